@@ -1,0 +1,3 @@
+from callplay.cli import main
+
+main()

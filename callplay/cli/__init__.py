@@ -1,0 +1,68 @@
+"""The Typer app. Wiring only: each command lives in its own module and registers itself here.
+
+Nothing imported here may import a provider SDK (tests check `callplay --help` with -X importtime).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import typer
+
+from callplay import __version__
+
+app = typer.Typer(
+    name="callplay",
+    help="Play audio into live phone calls (ACS, SignalWire, Vonage, Amazon Chime SDK) and control it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"callplay {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """callplay: play audio into live phone calls and control the playback."""
+
+
+COMMAND_MODULES = ("play", "control", "status", "audio", "events", "profiles", "emulator", "chime")
+
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"callplay.cli.{name}")
+        except ModuleNotFoundError as exc:  # TODO(lead): strict once every command module has landed
+            if exc.name != f"callplay.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    # SIGTERM is handled like Ctrl-C so a looping playback is stopped on the call before we exit 130.
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,98 @@
+"""Options shared by several commands, and the one place that turns results and errors into output + exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from callplay.errors import CallplayError, ExitCode
+
+if TYPE_CHECKING:
+    from callplay.output import OutputMode
+
+OutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        envvar="CALLPLAY_OUTPUT",
+        help="table (for people) or json (one envelope on stdout, for scripts).",
+        show_default=True,
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", "-p", envvar="CALLPLAY_PROFILE", help="Profile from the config file (default: its default)."
+    ),
+]
+
+
+def check_output(mode: str) -> str:
+    if mode not in ("table", "json"):
+        raise CallplayError(
+            f"unknown output format {mode!r}",
+            "use --output table or --output json",
+            code="usage",
+            exit_code=ExitCode.USAGE,
+        )
+    return mode
+
+
+def run(command: str, output: str, fn: Callable[[], Any]) -> NoReturn:
+    """Call the core once, render its typed result, exit with the documented code.
+
+    A result may carry `exit_code` (validation reports, failed playbacks): it is rendered in full and the
+    envelope says ok=false. A CallplayError becomes one line plus a hint on stderr; anything else is a bug
+    and exits 1, with the traceback only under CALLPLAY_DEBUG=1.
+    """
+    from callplay import output as out
+
+    mode: OutputMode = "json" if output == "json" else "table"
+    try:
+        check_output(output)
+        result = fn()
+    except CallplayError as err:
+        if os.environ.get("CALLPLAY_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        out.render_error(command, err, mode, data=getattr(err, "data", None))
+        raise typer.Exit(int(err.exit_code)) from None
+    except KeyboardInterrupt:
+        stopped = CallplayError("interrupted", None, code="interrupted", exit_code=ExitCode.INTERRUPTED)
+        out.render_error(command, stopped, mode)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Exception as exc:  # a bug, or a fault we did not foresee: still one line, exit 1
+        if os.environ.get("CALLPLAY_DEBUG") == "1":
+            raise
+        bug = CallplayError(
+            f"unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "),
+            "run again with CALLPLAY_DEBUG=1 for the traceback, and report it",
+            code="unexpected",
+        )
+        out.render_error(command, bug, mode)
+        raise typer.Exit(int(ExitCode.ERROR)) from None
+    code = int(getattr(result, "exit_code", 0) or 0)
+    failure = getattr(result, "failure", None)
+    failure = failure if isinstance(failure, CallplayError) else None
+    for warning in getattr(result, "warnings", None) or []:
+        out.warn(warning)
+    out.render(command, result, mode, ok=code == 0, error=failure)
+    if code and failure is not None:
+        out.render_error(command, failure, "table")  # the one-line reason on stderr; data is on stdout
+    sys.stdout.flush()
+    raise typer.Exit(code)
+
+
+def fail(command: str, output: str, err: CallplayError) -> NoReturn:
+    """Report an argument error found by the CLI itself, the same way as one from the core."""
+
+    def _raise() -> Any:
+        raise err
+
+    run(command, output, _raise)

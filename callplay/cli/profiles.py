@@ -1,0 +1,34 @@
+"""profiles list / show: where each setting comes from, secrets masked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from callplay.cli.options import OutputOpt, run
+
+profiles_app = typer.Typer(help="Profiles from the config file (and the built-in demo profile).", no_args_is_help=True)
+
+
+@profiles_app.command("list")
+def list_profiles(output: OutputOpt = "table") -> None:
+    """List the profiles, their providers and the default."""
+    from callplay import config
+
+    run("profiles list", output, config.profile_list)
+
+
+@profiles_app.command("show")
+def show_profile(
+    name: Annotated[str | None, typer.Argument(help="Profile name (default: the default profile).")] = None,
+    output: OutputOpt = "table",
+) -> None:
+    """Show a profile's settings and where each value came from; secrets are masked."""
+    from callplay import config
+
+    run("profiles show", output, lambda: config.profile_view(name))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(profiles_app, name="profiles")

@@ -1,0 +1,24 @@
+"""stream-status: the call's state and participants from the provider, and callplay's playbacks on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from callplay.cli.options import OutputOpt, ProfileOpt, run
+
+
+def stream_status(
+    call: Annotated[str, typer.Argument(help="The call to describe.")],
+    profile: ProfileOpt = None,
+    output: OutputOpt = "table",
+) -> None:
+    """Show the call's state, media streaming state, participants and callplay's playbacks on it."""
+    from callplay import core
+
+    run("stream-status", output, lambda: core.stream_status(call, profile=profile))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stream-status")(stream_status)

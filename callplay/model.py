@@ -1,0 +1,400 @@
+"""Typed requests and results shared by the CLI, the core, the providers, the ledger and the renderer.
+
+Plain dataclasses (no pydantic) so that `callplay --help` stays fast. Every result knows how to become the
+JSON envelope's `data` (`to_dict`) and how to become tables (`to_tables`), so output.py renders any result
+without knowing its type and nothing here imports rich.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# --------------------------------------------------------------------------------------------- play items
+
+
+@dataclass(frozen=True)
+class Audio:
+    """An audio source: an http(s) URL, a local path (for providers that upload) or s3://bucket/key."""
+
+    uri: str
+    kind: Literal["audio"] = "audio"
+
+    @property
+    def is_url(self) -> bool:
+        return self.uri.startswith(("http://", "https://"))
+
+    @property
+    def is_s3(self) -> bool:
+        return self.uri.startswith("s3://")
+
+    @property
+    def is_local(self) -> bool:
+        return not (self.is_url or self.is_s3)
+
+    def describe(self) -> str:
+        return self.uri
+
+
+@dataclass(frozen=True)
+class Tts:
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    gender: str | None = None
+    kind: Literal["tts"] = "tts"
+
+    def describe(self) -> str:
+        return f"tts:{self.text}"
+
+
+@dataclass(frozen=True)
+class Ssml:
+    ssml: str
+    kind: Literal["ssml"] = "ssml"
+
+    def describe(self) -> str:
+        return f"ssml:{self.ssml}"
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+    kind: Literal["silence"] = "silence"
+
+    def describe(self) -> str:
+        return f"silence:{self.seconds:g}"
+
+
+PlayItem = Audio | Tts | Ssml | Silence
+
+
+def item_to_dict(item: PlayItem) -> dict[str, Any]:
+    return {k: v for k, v in asdict(item).items() if v is not None}
+
+
+def item_from_dict(data: dict[str, Any]) -> PlayItem:
+    kind = data.get("kind")
+    body = {k: v for k, v in data.items() if k != "kind"}
+    if kind == "audio":
+        return Audio(**body)
+    if kind == "tts":
+        return Tts(**body)
+    if kind == "ssml":
+        return Ssml(**body)
+    if kind == "silence":
+        return Silence(**body)
+    raise ValueError(f"unknown play item kind {kind!r}")
+
+
+def mint_control_id() -> str:
+    """callplay's handle on one playback: short, URL-safe, unique enough to be a primary key."""
+    return "cp-" + secrets.token_hex(6)
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+
+
+# ------------------------------------------------------------------------------------------------ request
+
+
+@dataclass
+class PlayRequest:
+    """What to play, how, and to whom. Built by the CLI, checked against capabilities by the core."""
+
+    items: list[PlayItem]
+    control_id: str = field(default_factory=mint_control_id)
+    loop: int = 1  # number of plays in total; 0 = until stopped
+    targets: list[str] = field(default_factory=list)  # raw participant ids; empty = everyone
+    volume_db: float | None = None
+    cache_id: str | None = None
+    interrupt: bool = False
+    callback_url: str | None = None  # where the provider posts this playback's events
+    direction: str | None = None  # SignalWire: listen | speak | both
+    options: dict[str, Any] = field(default_factory=dict)  # provider-specific extras (documented per provider)
+
+    @property
+    def is_loop(self) -> bool:
+        return self.loop != 1
+
+    def sources(self) -> list[str]:
+        return [i.describe() for i in self.items]
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class TableSpec:
+    """A rich-free description of one table; output.py draws it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str | None = None
+
+
+@dataclass
+class Event:
+    """One provider event, normalised. `type` is the provider's own name (PlayStarted, playing, ...);
+    `state` is callplay's playback state it implies (playing, paused, finished, failed, canceled) or None."""
+
+    type: str
+    time: str
+    provider: str
+    call_id: str | None = None
+    control_id: str | None = None
+    state: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        d = self.detail
+        parts = [f"{k}={d[k]}" for k in ("code", "subCode", "message", "error") if d.get(k) not in (None, "")]
+        return " ".join(parts)
+
+
+TERMINAL_STATES = frozenset({"finished", "failed", "canceled", "stopped"})
+
+
+@dataclass
+class Playback:
+    """One playback callplay started (or would start, with --dry-run)."""
+
+    control_id: str
+    call_id: str
+    profile: str
+    provider: str
+    state: str  # dry-run | requested | playing | paused | finished | failed | canceled | stopped
+    sources: list[str]
+    loop: int = 1
+    targets: list[str] = field(default_factory=list)
+    volume_db: float | None = None
+    created_at: str = field(default_factory=now_iso)
+    events: list[Event] = field(default_factory=list)
+    request: dict[str, Any] | None = None  # the exact provider request (dry-run), never with credentials
+    extra: dict[str, Any] = field(default_factory=dict)  # provider bookkeeping kept in the ledger
+    warnings: list[str] = field(default_factory=list)
+    exit_code: int = 0  # non-zero when --wait saw the playback fail
+    failure: Any = field(default=None, repr=False, compare=False)  # the CallplayError behind exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("failure", "exit_code")}
+        out["events"] = [e.to_dict() for e in self.events]
+        return out
+
+    def to_tables(self) -> list[TableSpec]:
+        rows = [
+            ["control id", self.control_id],
+            ["call", self.call_id],
+            ["profile", f"{self.profile} ({self.provider})"],
+            ["state", self.state],
+            ["sources", "\n".join(self.sources)],
+        ]
+        if self.loop != 1:
+            rows.append(["loop", "until stopped" if self.loop == 0 else f"{self.loop} times"])
+        if self.targets:
+            rows.append(["to", ", ".join(self.targets)])
+        if self.volume_db is not None:
+            rows.append(["volume", f"{self.volume_db:+g} dB"])
+        tables = [TableSpec("Playback", ["field", "value"], rows)]
+        if self.request is not None:
+            import json
+
+            tables.append(TableSpec("Provider request (not sent)", ["request"], [[json.dumps(self.request, indent=2)]]))
+        if self.events:
+            tables.append(events_table(self.events))
+        return tables
+
+
+def events_table(events: list[Event], title: str = "Events") -> TableSpec:
+    return TableSpec(
+        title,
+        ["time", "type", "state", "control id", "detail"],
+        [[e.time, e.type, e.state or "", e.control_id or "", e.summary()] for e in events],
+    )
+
+
+@dataclass
+class ControlResult:
+    """The outcome of stop, pause, resume or volume on one playback (or on all media, for ACS stop)."""
+
+    action: str
+    call_id: str
+    profile: str
+    provider: str
+    control_id: str | None
+    state: str
+    volume_db: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["events"] = [e.to_dict() for e in self.events]
+        return out
+
+    def to_tables(self) -> list[TableSpec]:
+        rows = [
+            ["action", self.action],
+            ["control id", self.control_id or "(all media on the call)"],
+            ["call", self.call_id],
+            ["profile", f"{self.profile} ({self.provider})"],
+            ["state", self.state],
+        ]
+        if self.volume_db is not None:
+            rows.append(["volume", f"{self.volume_db:+g} dB"])
+        rows += [[k, str(v)] for k, v in self.detail.items()]
+        tables = [TableSpec(self.action.capitalize(), ["field", "value"], rows)]
+        if self.events:
+            tables.append(events_table(self.events))
+        return tables
+
+
+@dataclass
+class Participant:
+    raw_id: str
+    kind: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PlaybackRecord:
+    """The ledger's row for one playback."""
+
+    control_id: str
+    call_id: str
+    profile: str
+    provider: str
+    state: str
+    sources: list[str]
+    loop: int
+    volume_db: float | None
+    created_at: str
+    updated_at: str
+    last_event: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CallStatus:
+    call_id: str
+    profile: str
+    provider: str
+    state: str | None  # None when the provider has no call status API
+    media_streaming: dict[str, Any] | None = None
+    participants: list[Participant] = field(default_factory=list)
+    playbacks: list[PlaybackRecord] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_tables(self) -> list[TableSpec]:
+        rows = [
+            ["call", self.call_id],
+            ["profile", f"{self.profile} ({self.provider})"],
+            ["state", self.state or "(not available from this provider)"],
+        ]
+        if self.media_streaming is not None:
+            ms = self.media_streaming
+            rows.append(["media streaming", f"{ms.get('state', '?')} {ms.get('id') or ''}".strip()])
+        rows += [[k, str(v)] for k, v in self.detail.items()]
+        tables = [TableSpec("Call", ["field", "value"], rows, caption="\n".join(self.notes) or None)]
+        if self.participants:
+            tables.append(
+                TableSpec(
+                    "Participants",
+                    ["raw id", "kind", "detail"],
+                    [[p.raw_id, p.kind, ", ".join(f"{k}={v}" for k, v in p.detail.items())] for p in self.participants],
+                )
+            )
+        tables.append(
+            TableSpec(
+                "Playbacks (callplay's record)",
+                ["control id", "sources", "state", "last event", "started"],
+                [
+                    [p.control_id, "\n".join(p.sources), p.state, p.last_event or "", p.created_at]
+                    for p in self.playbacks
+                ],
+            )
+        )
+        return tables
+
+
+@dataclass
+class EventList:
+    events: list[Event]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": [e.to_dict() for e in self.events]}
+
+    def to_tables(self) -> list[TableSpec]:
+        return [events_table(self.events)]
+
+
+@dataclass
+class ProfileValue:
+    name: str
+    value: Any  # already masked when secret
+    source: str  # flag | env:NAME | file:PATH | default | built-in
+    secret: bool = False
+
+
+@dataclass
+class ProfileView:
+    name: str
+    provider: str
+    source: str
+    is_default: bool
+    values: list[ProfileValue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_tables(self) -> list[TableSpec]:
+        return [
+            TableSpec(
+                f"Profile {self.name} ({self.provider})",
+                ["setting", "value", "from"],
+                [[v.name, "" if v.value is None else str(v.value), v.source] for v in self.values],
+                caption=f"defined in {self.source}" + (" · default profile" if self.is_default else ""),
+            )
+        ]
+
+
+@dataclass
+class ProfileList:
+    profiles: list[ProfileView]
+    config_path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config_path": self.config_path,
+            "profiles": [
+                {"name": p.name, "provider": p.provider, "source": p.source, "default": p.is_default}
+                for p in self.profiles
+            ],
+        }
+
+    def to_tables(self) -> list[TableSpec]:
+        return [
+            TableSpec(
+                "Profiles",
+                ["name", "provider", "default", "defined in"],
+                [[p.name, p.provider, "*" if p.is_default else "", p.source] for p in self.profiles],
+                caption=f"config: {self.config_path or '(none: built-in demo profile)'}",
+            )
+        ]
