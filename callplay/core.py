@@ -14,6 +14,7 @@ from typing import Any
 from callplay.config import DEMO_ACCESS_KEY, Profile, resolve_profile
 from callplay.errors import (
     CallplayError,
+    ConfigError,
     Interrupted,
     ProviderRejected,
     ProviderUnavailable,
@@ -76,7 +77,12 @@ def session(profile_name: str | None, overrides: dict[str, Any] | None = None) -
         profile.settings = profile.settings.model_copy(update={"endpoint": emulator.http_url})
     provider: Provider | None = None
     try:
-        provider = provider_class(profile.provider)(profile.settings, profile=profile.name)
+        try:
+            provider = provider_class(profile.provider)(profile.settings, profile=profile.name)
+        except ConfigError as err:
+            if profile.warnings:  # e.g. a secret ignored in a world-readable file: that is the real cause
+                err.hint = "; ".join([*profile.warnings, err.hint or ""]).strip("; ")
+            raise
         warnings = [*profile.warnings, *getattr(provider, "warnings", [])]
         yield Session(profile, provider, Ledger.default(), emulator, warnings)
     finally:

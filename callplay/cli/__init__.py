@@ -35,7 +35,7 @@ def _root(
     """callplay: play audio into live phone calls and control the playback."""
 
 
-COMMAND_MODULES = ("play", "control", "status", "audio", "events", "profiles", "emulator", "chime")
+COMMAND_MODULES = ("play", "control", "status", "audio", "events", "profiles", "emulator", "chime", "completions")
 
 
 def _register() -> None:

@@ -68,7 +68,7 @@ class AcsProvider:
         call_status=True,
         notes={
             "pause": "ACS cannot pause a playback: stop it with `callplay stop CALL` and play it again",
-            "resume": "ACS cannot pause or resume: play the prompt again with `callplay play`",
+            "resume": "ACS cannot pause or resume: `callplay stop CALL`, then play the prompt again from the start",
             "volume": "ACS has no playback volume: adjust the prompt's level (callplay convert --normalize) "
             "or stop it with `callplay stop CALL`",
             "loop_count": "ACS loops only until stopped: use `callplay loop` without --times and "
