@@ -273,7 +273,7 @@ def _receiver_secret(s: Session, token: str) -> str | None:
 
 def _wait(s: Session, pb: Playback, receiver: Any, timeout: float | None) -> None:
     try:
-        events, finished = receiver.wait_for(pb.control_id, timeout)
+        events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id)
     except KeyboardInterrupt:
         _stop_on_interrupt(s, pb)
         raise Interrupted(
@@ -289,6 +289,15 @@ def _wait(s: Session, pb: Playback, receiver: Any, timeout: float | None) -> Non
             f"no end event for {pb.control_id} within {timeout:g} s",
             f"it may still be playing: callplay stop {pb.call_id} --control-id {pb.control_id}",
             code="timeout",
+        )
+    elif events and events[-1].type == "CallDisconnected":
+        pb.state = "canceled"
+        s.ledger.update_playback(pb.control_id, state="canceled", last_event="CallDisconnected")
+        pb.exit_code = int(ProviderRejected.exit_code)
+        pb.failure = ProviderRejected(
+            f"call {pb.call_id} ended before playback {pb.control_id} finished",
+            "the other party hung up, or the call was ended",
+            code="call_ended",
         )
     elif pb.state == "failed":
         last = events[-1]
@@ -398,8 +407,9 @@ def stream_status(call_id: str, *, profile: str | None) -> CallStatus:
         return status
 
 
-def events_list(*, control_id: str | None, call_id: str | None, limit: int) -> EventList:
-    return EventList(Ledger.default().events(control_id=control_id, call_id=call_id, limit=limit))
+def events_list(*, control_id: str | None, call_id: str | None, profile: str | None, limit: int) -> EventList:
+    ledger = Ledger.default()
+    return EventList(ledger.events(control_id=control_id, call_id=call_id, profile=profile, limit=limit))
 
 
 @dataclass

@@ -161,9 +161,19 @@ class Ledger:
                         (event.type, now_iso(), event.control_id),
                     )
 
-    def events(self, *, control_id: str | None = None, call_id: str | None = None, limit: int = 200) -> list[Event]:
+    def events(
+        self,
+        *,
+        control_id: str | None = None,
+        call_id: str | None = None,
+        profile: str | None = None,
+        limit: int = 200,
+    ) -> list[Event]:
         query, args = "SELECT * FROM events", []
         clauses = []
+        if profile:
+            clauses.append("control_id IN (SELECT control_id FROM playbacks WHERE profile = ?)")
+            args.append(profile)
         if control_id:
             clauses.append("control_id = ?")
             args.append(control_id)

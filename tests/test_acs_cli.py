@@ -232,3 +232,19 @@ def _wait_any_playing(emulator: EmulatorServer, call_id: str, timeout: float = 3
 def test_admin_api_lists_calls(emulator: EmulatorServer, call_id: str) -> None:
     calls = httpx.get(f"{emulator.http_url}/_emulator/calls").json()["calls"]
     assert call_id in {c["id"] for c in calls}
+
+
+def test_hangup_ends_a_waiting_play(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callplay", "loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P, "-o", "json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_any_playing(emulator, call_id)
+        httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 5, err
+    assert "ended before" in err
+    assert json.loads(out)["error"]["code"] == "call_ended"

@@ -18,12 +18,19 @@ def list_events(
     control_id: Annotated[str | None, typer.Option("--control-id", "-c", help="Only this playback's events.")] = None,
     call: Annotated[str | None, typer.Option("--call", help="Only events of this call.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (the newest).")] = 200,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Only events of playbacks started with this profile.")
+    ] = None,
     output: OutputOpt = "table",
 ) -> None:
     """List recorded events, oldest first."""
     from callplay import core
 
-    run("events list", output, lambda: core.events_list(control_id=control_id, call_id=call, limit=limit))
+    run(
+        "events list",
+        output,
+        lambda: core.events_list(control_id=control_id, call_id=call, profile=profile, limit=limit),
+    )
 
 
 @events_app.command("listen")

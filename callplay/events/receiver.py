@@ -24,6 +24,8 @@ from callplay.ledger import Ledger
 from callplay.model import TERMINAL_STATES, Event
 
 log = logging.getLogger("callplay.events")
+# Call-level events that end every playback on the call (a hang-up sends no Play* event for them).
+CALL_ENDED = frozenset({"CallDisconnected"})
 
 
 class EventReceiver:
@@ -148,14 +150,18 @@ class EventReceiver:
 
     # -- waiting -----------------------------------------------------------------------------------------
 
-    def wait_for(self, control_id: str, timeout: float | None) -> tuple[list[Event], bool]:
-        """Events for `control_id` until one is terminal; (events, finished). Wakes often so that Ctrl-C
-        and SIGTERM are handled promptly in the main thread."""
+    def wait_for(self, control_id: str, timeout: float | None, call_id: str | None = None) -> tuple[list[Event], bool]:
+        """Events for `control_id` until one is terminal, or the call ends; (events, finished). Wakes often
+        so that Ctrl-C and SIGTERM are handled promptly in the main thread."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._cond:
-                mine = [e for e in self.events if e.control_id == control_id]
-                if any(e.state in TERMINAL_STATES for e in mine):
+                mine = [
+                    e
+                    for e in self.events
+                    if e.control_id == control_id or (call_id and e.call_id == call_id and e.type in CALL_ENDED)
+                ]
+                if any(e.state in TERMINAL_STATES or e.type in CALL_ENDED for e in mine):
                     return mine, True
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
