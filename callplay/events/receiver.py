@@ -61,7 +61,8 @@ class EventReceiver:
             if parse is None:
                 return JSONResponse({"error": f"unknown provider {provider}"}, status_code=404)
             body = await request.body()
-            url = self.public_urls.get(provider) or str(request.url)
+            # A GET callback (Vonage can be set to send events that way) carries its data in the query string.
+            url = str(request.url) if request.method == "GET" else self.public_urls.get(provider) or str(request.url)
             try:
                 events = parse(body, dict(request.headers), url=url, secret=self.secrets.get(provider))
             except EventRejected as exc:
@@ -78,7 +79,7 @@ class EventReceiver:
 
         return Starlette(
             routes=[
-                Route("/events/{provider}", receive, methods=["POST"]),
+                Route("/events/{provider}", receive, methods=["POST", "GET"]),
                 Route("/health", health, methods=["GET"]),
             ]
         )
