@@ -188,13 +188,18 @@ def play(call_id: str, request: PlayRequest, *, profile: str | None, dry_run: bo
         receiver = _receiver(s, request, wait.listen) if wait.wait else None
         if request.callback_url is None:
             request.callback_url = _profile_callback(s)
+        started: Playback | None = None
         try:
-            pb = s.provider.play(call_id, request)
-            pb.warnings = [*s.warnings, *pb.warnings]
-            s.ledger.record_playback(pb)
+            started = s.provider.play(call_id, request)
+            started.warnings = [*s.warnings, *started.warnings]
+            s.ledger.record_playback(started)
             if receiver is not None:
-                _wait(s, pb, receiver, wait.timeout)
-            return pb
+                _wait(s, started, receiver, wait.timeout)
+            return started
+        except KeyboardInterrupt:
+            # Anywhere from the request in flight to the wait: a --wait run must not leave audio playing.
+            _interrupted(s, call_id, request.control_id, stop=receiver is not None, sent=started is not None)
+            raise  # not reached: _interrupted raises Interrupted
         finally:
             if receiver is not None:
                 receiver.stop()
@@ -272,14 +277,7 @@ def _receiver_secret(s: Session, token: str) -> str | None:
 
 
 def _wait(s: Session, pb: Playback, receiver: Any, timeout: float | None) -> None:
-    try:
-        events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id)
-    except KeyboardInterrupt:
-        _stop_on_interrupt(s, pb)
-        raise Interrupted(
-            f"interrupted: stopped playback {pb.control_id} on call {pb.call_id}",
-            "nothing is left playing",
-        ) from None
+    events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id)
     pb.events = events
     if events:
         pb.state = next((e.state for e in reversed(events) if e.state), pb.state)
@@ -309,15 +307,28 @@ def _wait(s: Session, pb: Playback, receiver: Any, timeout: float | None) -> Non
         )
 
 
-def _stop_on_interrupt(s: Session, pb: Playback) -> None:
-    """Ctrl-C or SIGTERM during --wait: stop the playback on the call so no hold music is orphaned."""
-    record = s.ledger.get(pb.control_id)
+def _interrupted(s: Session, call_id: str, control_id: str, *, stop: bool, sent: bool) -> None:
+    """Ctrl-C or SIGTERM during play: with --wait, stop the playback on the call so no hold music is
+    orphaned (also when the request was still in flight: it may have arrived); then exit 130."""
+    if not stop:
+        raise Interrupted(
+            f"interrupted while starting playback {control_id}",
+            f"it may have started: callplay stop {call_id} --control-id {control_id}",
+        )
+    record = s.ledger.get(control_id)
     try:
-        s.provider.stop(pb.call_id, control_id=pb.control_id, record=record)
-        s.ledger.update_playback(pb.control_id, state="stopped")
-    except CallplayError:
-        s.ledger.update_playback(pb.control_id, last_event="stop failed after interrupt")
-        raise
+        s.provider.stop(call_id, control_id=control_id, record=record)
+    except CallplayError as err:
+        if sent:
+            s.ledger.update_playback(control_id, last_event="stop failed after interrupt")
+            raise Interrupted(
+                f"interrupted, and stopping playback {control_id} failed: {err.message}",
+                f"stop it by hand: callplay stop {call_id} --control-id {control_id}",
+            ) from None
+        # The play request never completed: there was likely nothing to stop.
+    if sent:
+        s.ledger.update_playback(control_id, state="stopped")
+    raise Interrupted(f"interrupted: stopped playback {control_id} on call {call_id}", "nothing is left playing")
 
 
 # ------------------------------------------------------------------------------------------------ control

@@ -1,0 +1,66 @@
+"""`callplay chime lambda-package`: a deployable zip of the reference handler (not itself deployed)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from callplay.errors import UsageError
+from callplay.model import TableSpec
+
+HANDLER = "handler.lambda_handler"
+RUNTIME = "python3.12"  # any Python 3.11+ Lambda runtime works; the handler needs only the standard library
+FILES = ("handler.py", "hooks.py", "README.md")
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same callplay version writes the same zip
+
+
+@dataclass
+class LambdaPackage:
+    path: str
+    files: list[str]
+    sha256: str
+    handler: str = HANDLER
+    runtime: str = RUNTIME
+    environment: dict[str, str] = field(default_factory=lambda: {
+        "CALLPLAY_EVENTS_SECRET": "the profile's callback_secret (optional; signs events)"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def to_tables(self) -> list[TableSpec]:
+        rows = [["zip", self.path], ["files", ", ".join(self.files)], ["handler", self.handler],
+                ["runtime", f"{self.runtime} (or any Python 3.11+)"], ["sha256", self.sha256]]
+        rows += [[f"env {k}", v] for k, v in self.environment.items()]
+        return [TableSpec("Chime Lambda package", ["field", "value"], rows,
+                          caption="set the function's handler as shown; edit hooks.py for your own call flow")]
+
+
+def build(out: Path, hooks_file: Path | None = None) -> LambdaPackage:
+    """Write the zip atomically; `hooks_file` replaces the default hooks.py (your call flow)."""
+    if out.exists() and out.is_dir():
+        raise UsageError(f"{out} is a directory", "give a file name, e.g. --out callplay-chime.zip")
+    if not out.parent.exists():
+        raise UsageError(f"directory {out.parent} does not exist", "create it or choose another --out")
+    contents = {name: resources.files("callplay.chime_lambda").joinpath(name).read_bytes() for name in FILES}
+    if hooks_file is not None:
+        try:
+            contents["hooks.py"] = hooks_file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {hooks_file}: {exc.strerror}", "give your hooks.py with --hooks") from None
+        if b"def user_hook" not in contents["hooks.py"]:
+            raise UsageError(f"{hooks_file} defines no user_hook(event)", "start from the default hooks.py")
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in contents.items():
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    os.replace(tmp, out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return LambdaPackage(str(out), list(contents), digest)
