@@ -3,10 +3,11 @@
 autoload -U +X bashcompinit && bashcompinit
 __callplay_subs() {
     case "$1" in
-        "") echo "chime completions emulator events loop pause play profiles resume stop stream-status volume" ;;
+        "") echo "chime completions convert emulator events loop pause play profiles resume stop stream-status validate-audio volume" ;;
         "chime") echo "lambda-package" ;;
         "chime lambda-package") echo "" ;;
         "completions") echo "" ;;
+        "convert") echo "" ;;
         "emulator") echo "serve" ;;
         "emulator serve") echo "" ;;
         "events") echo "list listen" ;;
@@ -21,6 +22,7 @@ __callplay_subs() {
         "resume") echo "" ;;
         "stop") echo "" ;;
         "stream-status") echo "" ;;
+        "validate-audio") echo "" ;;
         "volume") echo "" ;;
     esac
 }
@@ -28,12 +30,13 @@ __callplay_opts() {
     case "$1" in
         "") echo "--version --help" ;;
         "chime") echo "--help" ;;
-        "chime lambda-package") echo "--out --help" ;;
+        "chime lambda-package") echo "--out --hooks --output --help" ;;
         "completions") echo "--help" ;;
+        "convert") echo "--target --profile --out --in-place --normalize --peak-dbfs --trim --encoding --include --exclude --output --jobs --help" ;;
         "emulator") echo "--help" ;;
         "emulator serve") echo "--host --port --tls-port --face --call --calls --any-call --speed --write-config --state-dir --help" ;;
         "events") echo "--help" ;;
-        "events list") echo "--control-id --call --limit --output --help" ;;
+        "events list") echo "--control-id --call --limit --profile --output --help" ;;
         "events listen") echo "--port --host --count --timeout --profile --output --help" ;;
         "loop") echo "--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
         "pause") echo "--control-id --profile --output --help" ;;
@@ -44,6 +47,7 @@ __callplay_opts() {
         "resume") echo "--control-id --profile --output --help" ;;
         "stop") echo "--control-id --profile --output --help" ;;
         "stream-status") echo "--profile --output --help" ;;
+        "validate-audio") echo "--target --profile --quick --strict --include --exclude --format --report --output --jobs --ignore --quiet --fix --out --normalize --trim --help" ;;
         "volume") echo "--relative --control-id --profile --output --help" ;;
     esac
 }

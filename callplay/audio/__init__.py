@@ -1,0 +1,14 @@
+"""Audio checks and conversion: what a file is (probe), what each provider accepts (rules), fix it (convert).
+
+Import cost matters here: probe, rules, sources and report are pure Python so that `validate-audio --quick`
+and `callplay --help` never load numpy or soundfile. Only stats.py and convert.py import them, lazily.
+"""
+
+from __future__ import annotations
+
+TARGETS: tuple[str, ...] = ("acs", "signalwire", "vonage", "chime")
+
+AUDIO_EXTENSIONS: tuple[str, ...] = (
+    ".wav", ".wave", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".gsm",
+    ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".caf", ".w64", ".rf64",
+)
