@@ -8,7 +8,7 @@ without knowing its type and nothing here imports rich.
 from __future__ import annotations
 
 import datetime as _dt
-import secrets
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -91,7 +91,7 @@ def item_from_dict(data: dict[str, Any]) -> PlayItem:
 
 def mint_control_id() -> str:
     """callplay's handle on one playback: short, URL-safe, unique enough to be a primary key."""
-    return "cp-" + secrets.token_hex(6)
+    return "cp-" + os.urandom(6).hex()  # not `secrets`: its import (hashlib, hmac) costs start-up time
 
 
 def now_iso() -> str:

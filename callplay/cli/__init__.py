@@ -42,13 +42,7 @@ def _register() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"callplay.cli.{name}")
-        except ModuleNotFoundError as exc:  # TODO(lead): strict once every command module has landed
-            if exc.name != f"callplay.cli.{name}":
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(f"callplay.cli.{name}").register(app)
 
 
 _register()

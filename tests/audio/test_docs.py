@@ -25,7 +25,7 @@ def test_every_threshold_key_is_documented() -> None:
 
 
 def test_github_actions_example() -> None:
-    assert "uv run callplay validate-audio prompts/" in DOC and "--format github" in DOC
+    assert "callplay validate-audio prompts/" in DOC and "--format github" in DOC
 
 
 def test_pre_commit_hook() -> None:
