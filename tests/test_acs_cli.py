@@ -236,7 +236,8 @@ def test_admin_api_lists_calls(emulator: EmulatorServer, call_id: str) -> None:
 
 def test_hangup_ends_a_waiting_play(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P, "-o", "json"],
+        [sys.executable, "-m", "callplay", "loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P,
+         "-o", "json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

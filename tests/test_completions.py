@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_committed_scripts_are_current(shell: str) -> None:
     committed = (ROOT / "completions" / f"callplay.{shell}").read_text()
     assert committed == completions.script(shell), (
-        f"completions/callplay.{shell} is stale: run `uv run callplay completions {shell} > completions/callplay.{shell}`"
+        f"completions/callplay.{shell} is stale: "
+        f"run `uv run callplay completions {shell} > completions/callplay.{shell}`"
     )
 
 

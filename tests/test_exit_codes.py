@@ -89,6 +89,6 @@ def test_130_interrupted_loop_is_stopped_on_the_call() -> None:
     )  # fmt: skip
     time.sleep(4)  # the embedded emulator starts and the loop begins
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "stopped playback" in err
