@@ -27,3 +27,14 @@ def test_help_imports_no_provider_sdk() -> None:
 
 def test_play_help_imports_no_provider_sdk() -> None:
     assert not _imported("play", "--help") & set(SDKS)
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    code = (
+        "import sys; sys.argv = ['callplay', 'validate-audio', '--help']; import callplay.cli; "
+        "print(' '.join(m for m in sys.modules if m.startswith('callplay.cli.')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(proc.stdout.split())
+    assert "callplay.cli.audio" in loaded
+    assert not loaded & {"callplay.cli.play", "callplay.cli.emulator", "callplay.cli.events"}

@@ -54,7 +54,9 @@ def _walk(cmd: Any, path: str = "") -> list[Node]:
 
 
 def tree() -> list[Node]:
-    from callplay.cli import app
+    from callplay.cli import app, register_all
+
+    register_all()  # `callplay completions` registered only itself
 
     return _walk(typer.main.get_command(app))
 
