@@ -8,7 +8,7 @@ import typer
 
 from callplay.cli.options import OutputOpt, ProfileOpt, run
 
-CallArg = Annotated[str, typer.Argument(help="The call the playback is on.")]
+CallArg = Annotated[str, typer.Argument(help="The call the playback is on.", metavar="CALL")]
 ControlIdOpt = Annotated[
     str | None,
     typer.Option("--control-id", "-c", help="The playback's control ID (default: the last one callplay started)."),

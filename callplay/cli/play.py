@@ -14,12 +14,14 @@ SourcesArg = Annotated[
         help="What to play, in order: URL, local file, s3://bucket/key, tts:TEXT, ssml:TEXT, ssml:@FILE, "
         "silence:SECONDS.",
         show_default=False,
+        metavar="[SOURCE]...",
     ),
 ]
 CallArg = Annotated[
     str,
     typer.Argument(
-        help="The call: ACS call connection id, SignalWire call id, Vonage call uuid, or Chime transaction id."
+        help="The call: ACS call connection id, SignalWire call id, Vonage call uuid, or Chime transaction id.",
+        metavar="CALL",
     ),
 ]
 TtsOpt = Annotated[str | None, typer.Option("--tts", help="Append one text-to-speech item (quick form of tts:TEXT).")]

@@ -10,7 +10,7 @@ from callplay.cli.options import OutputOpt, ProfileOpt, run
 
 
 def stream_status(
-    call: Annotated[str, typer.Argument(help="The call to describe.")],
+    call: Annotated[str, typer.Argument(help="The call to describe.", metavar="CALL")],
     profile: ProfileOpt = None,
     output: OutputOpt = "table",
 ) -> None:
