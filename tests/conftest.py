@@ -96,6 +96,16 @@ def emulator_call(emulator: EmulatorServer, call_id: str) -> dict[str, Any]:
     return dict(resp.json())
 
 
+def emulator_playbacks(emulator: EmulatorServer, call_id: str, handle: str) -> list[dict[str, Any]]:
+    """The emulator's playbacks on the call with this handle (control ID, operationContext, ...), oldest first."""
+    return [dict(p) for p in emulator_call(emulator, call_id)["playbacks"] if p["handle"] == handle]
+
+
+def media_url(emulator: EmulatorServer, name: str = "prompt-8k.wav") -> str:
+    """A built-in (or uploaded) prompt the emulator serves, as a provider would fetch it."""
+    return f"{emulator.http_url}/_emulator/media/{name}"
+
+
 @dataclass
 class CliResult:
     exit_code: int
@@ -104,6 +114,13 @@ class CliResult:
 
     def json(self) -> dict[str, Any]:
         return dict(json.loads(self.stdout))
+
+    def data(self) -> dict[str, Any]:
+        """The envelope's data, after checking the command succeeded."""
+        assert self.exit_code == 0, self.stderr
+        envelope = self.json()
+        assert envelope["ok"] is True and envelope["error"] is None
+        return dict(envelope["data"])
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None) -> CliResult:

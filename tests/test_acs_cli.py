@@ -13,13 +13,10 @@ from typing import Any
 import httpx
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import emulator_call, run_cli
+from tests.conftest import emulator_call, emulator_playbacks, run_cli
+from tests.conftest import media_url as media
 
 P = ("-p", "emulator-acs")
-
-
-def media(emulator: EmulatorServer, name: str) -> str:
-    return f"{emulator.http_url}/_emulator/media/{name}"
 
 
 def test_play_file_waits_for_completion(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
@@ -203,10 +200,8 @@ def _config(tmp_path: Path, **settings: Any) -> Path:
 
 
 def _playback(emulator: EmulatorServer, call_id: str, handle: str) -> dict[str, Any] | None:
-    for pb in emulator_call(emulator, call_id)["playbacks"]:
-        if pb["handle"] == handle:
-            return dict(pb)
-    return None
+    found = emulator_playbacks(emulator, call_id, handle)
+    return found[0] if found else None
 
 
 def _wait_state(emulator: EmulatorServer, call_id: str, handle: str, state: str, timeout: float = 15) -> None:

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, run_cli
+from tests.conftest import CliResult, emulator_call, emulator_playbacks, run_cli
+from tests.conftest import media_url as media
 
 P = ("-p", "emulator-signalwire")
 
@@ -26,20 +27,12 @@ def sw(*args: str, env: dict[str, str] | None = None) -> CliResult:
 
 
 def sw_json(*args: str) -> dict[str, Any]:
-    result = sw(*args, "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    envelope = result.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return dict(envelope["data"])
-
-
-def media(emulator: EmulatorServer, name: str = "prompt-8k.wav") -> str:
-    return f"{emulator.http_url}/_emulator/media/{name}"
+    return sw(*args, "-o", "json").data()
 
 
 def sim(emulator: EmulatorServer, call_id: str, control_id: str) -> dict[str, Any]:
-    (pb,) = [p for p in emulator_call(emulator, call_id)["playbacks"] if p["handle"] == control_id]
-    return dict(pb)
+    (pb,) = emulator_playbacks(emulator, call_id, control_id)
+    return pb
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60.0) -> Any:

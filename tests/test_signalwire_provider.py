@@ -22,7 +22,7 @@ from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
 from callplay.model import Audio, PlaybackRecord, PlayRequest, Silence, Ssml, Tts
 from callplay.providers.signalwire import SignalWireProvider, SignalWireSettings
-from tests.conftest import emulator_call
+from tests.conftest import emulator_call, emulator_playbacks, media_url
 
 PROFILE = "emulator-signalwire"
 
@@ -53,14 +53,10 @@ def receiver(emulator: EmulatorServer, tmp_path: Path) -> Iterator[EventReceiver
     r.stop()
 
 
-def media_url(emulator: EmulatorServer, name: str = "prompt-8k.wav") -> str:
-    return f"{emulator.http_url}/_emulator/media/{name}"
-
-
 def playback(emulator: EmulatorServer, call_id: str, control_id: str) -> dict[str, Any]:
-    matches = [p for p in emulator_call(emulator, call_id)["playbacks"] if p["handle"] == control_id]
+    matches = emulator_playbacks(emulator, call_id, control_id)
     assert matches, f"the emulator has no playback {control_id} on {call_id}"
-    return dict(matches[-1])
+    return matches[-1]
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:

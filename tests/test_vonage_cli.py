@@ -19,7 +19,8 @@ import pytest
 import tomli_w
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, run_cli
+from tests.conftest import CliResult, emulator_call, emulator_playbacks, run_cli
+from tests.conftest import media_url as media
 
 PROFILE = "emulator-vonage"
 P = ("-p", PROFILE)
@@ -30,21 +31,13 @@ def vg(*args: str, env: dict[str, str] | None = None) -> CliResult:
 
 
 def vg_json(*args: str) -> dict[str, Any]:
-    result = vg(*args, "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    envelope = result.json()
-    assert envelope["ok"] is True and envelope["error"] is None
-    return dict(envelope["data"])
-
-
-def media(emulator: EmulatorServer, name: str = "prompt-8k.wav") -> str:
-    return f"{emulator.http_url}/_emulator/media/{name}"
+    return vg(*args, "-o", "json").data()
 
 
 def sim(emulator: EmulatorServer, call_id: str, handle: str) -> dict[str, Any]:
-    matches = [p for p in emulator_call(emulator, call_id)["playbacks"] if p["handle"] == handle]
+    matches = emulator_playbacks(emulator, call_id, handle)
     assert matches, f"no {handle} on {call_id}"
-    return dict(matches[-1])
+    return matches[-1]
 
 
 def vonage_requests(emulator: EmulatorServer, call_id: str) -> list[tuple[str, str, int]]:

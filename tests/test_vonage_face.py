@@ -23,7 +23,7 @@ from callplay.events import EventRejected
 from callplay.events import vonage as vonage_events
 from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
-from tests.conftest import emulator_call
+from tests.conftest import emulator_call, media_url
 
 PROFILE = "emulator-vonage"
 
@@ -84,10 +84,6 @@ def assert_problem(resp: httpx.Response, status: int) -> dict[str, Any]:
     assert {"type", "title", "detail", "instance"} <= set(body)
     assert body["type"].startswith("https://developer.nexmo.com/api-errors#")
     return body
-
-
-def media_url(emulator: EmulatorServer, name: str = "prompt-8k.wav") -> str:
-    return f"{emulator.http_url}/_emulator/media/{name}"
 
 
 # -------------------------------------------------------------------------------------------- the profile
