@@ -1,6 +1,6 @@
 """Benchmark `callplay validate-audio` against soxi, ffprobe and cat on a corpus of 2,000 varied prompts.
 
-    uv run python benchmarks/validate_audio.py [--files 2000] [--repeat 3] [--keep DIR]
+    uv run python benchmarks/validate_audio.py [--files 2000] [--repeat 9] [--keep DIR]
 
 Builds the corpus in a temp dir (mixed rates, channels, bit depths, mu-law/A-law, float, MP3, AIFF, a few
 long files, and some corrupt, truncated and empty ones: about 350 MB), then prints wall time and files/s for:
@@ -14,8 +14,9 @@ long files, and some corrupt, truncated and empty ones: about 350 MB), then prin
 
 and the ratios against the targets: full >= 5x faster than the soxi loop and within 8x of cat; --quick within
 6x of the single soxi call; max RSS under 150 MB checking one 50 MB WAV. Every command runs once untimed to warm
-the page cache, then the median of --repeat runs is reported (the per-file soxi and ffprobe loops, which
-take seconds to minutes, run once). callplay runs as a subprocess (start-up counts),
+the page cache, then the median of --repeat rounds is reported, each round running every short command in turn
+so that a noisy patch of the machine hits them all alike (the per-file soxi and ffprobe loops, which take
+seconds to minutes, run once). callplay runs as a subprocess (start-up counts),
 from .venv/bin/callplay, else `callplay` on PATH, else `uv run callplay`. A peer whose tool is missing is
 skipped, saying so (apt-get install -y sox libsox-fmt-all ffmpeg).
 
@@ -196,6 +197,28 @@ def timed(run: Callable[[], object], repeat: int, warm: bool = True) -> Timing:
     return Timing(statistics.median(walls), statistics.median(cpus))
 
 
+def timed_rounds(runs: dict[str, Callable[[], object] | None], repeat: int) -> dict[str, Timing | None]:
+    """Each command once to warm up, then `repeat` rounds of all of them in turn: a slow patch of the machine
+    (other load, a noisy neighbour) then hits every command alike instead of whichever ran during it."""
+    live = {name: run for name, run in runs.items() if run is not None}
+    for run in live.values():
+        run()
+    walls: dict[str, list[float]] = {name: [] for name in live}
+    cpus: dict[str, list[float]] = {name: [] for name in live}
+    for _ in range(repeat):
+        for name, run in live.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            run()
+            walls[name].append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    out: dict[str, Timing | None] = {name: None for name in runs}
+    for name in live:
+        out[name] = Timing(statistics.median(walls[name]), statistics.median(cpus[name]))
+    return out
+
+
 def sh(args: list[str], env: dict[str, str] | None = None) -> Callable[[], object]:
     def go() -> object:
         return subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
@@ -246,7 +269,7 @@ def ratio(label: str, value: float | None, op: str, target: float) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=9, help="rounds of the short commands (median reported)")
     ap.add_argument("--keep", type=Path, help="build the corpus here and keep it")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="callplay-bench-")) if args.keep is None else args.keep
@@ -266,25 +289,27 @@ def run(tmp: Path, count: int, repeat: int) -> int:
     print(f"corpus: {len(paths)} files ({mp3s} MP3), {size / 1e6:.0f} MB in {corpus} "
           f"(built in {time.perf_counter() - t:.1f} s)")
     print(f"cpus: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}; "
-          f"median of {repeat} runs after one warm-up run")
+          f"median of {repeat} interleaved rounds after one warm-up run")
     names = [str(p) for p in paths]
     env = child_env(tmp / "pycache")
     cp = callplay_cmd()
     print(f"callplay: {' '.join(cp)}")
-    res: dict[str, Timing | None] = {}
     base = [*cp, "validate-audio", str(corpus), "--target", "all", "--format", "github"]
-    res["startup"] = timed(sh([*cp, "--version"], env), repeat)
-    res["full"] = timed(sh(base, env), repeat)
-    res["quick"] = timed(sh([*base, "--quick"], env), repeat)
     have_sox, have_ff = shutil.which("soxi") is not None, shutil.which("ffprobe") is not None
+    readable = soxi_readable(paths) if have_sox else []
+    short = {
+        "startup": sh([*cp, "--version"], env),
+        "full": sh(base, env),
+        "quick": sh([*base, "--quick"], env),
+        "soxi_one": sh(["soxi", *readable]) if have_sox else None,
+        "cat": sh(["cat", *names]),
+    }
+    res: dict[str, Timing | None] = timed_rounds(short, repeat)
     loop = 'for f in "$@"; do {} "$f" >/dev/null 2>&1; done'
     # The per-file loops take seconds to minutes: one run each (the corpus is already in the page cache).
     res["soxi_loop"] = timed(sh(["sh", "-c", loop.format("soxi"), "sh", *names]), 1, False) if have_sox else None
     ff = "ffprobe -v error -show_format -show_streams"
     res["ffprobe_loop"] = timed(sh(["sh", "-c", loop.format(ff), "sh", *names]), 1, False) if have_ff else None
-    readable = soxi_readable(paths) if have_sox else []
-    res["soxi_one"] = timed(sh(["soxi", *readable]), repeat) if have_sox else None
-    res["cat"] = timed(sh(["cat", *names]), repeat)
     print()
     line("callplay --version", res["startup"], 0, "start-up alone (Python, typer, callplay's CLI)")
     line("callplay full check", res["full"], len(paths))

@@ -26,7 +26,7 @@ SUBTYPE_OF_LAYER = {1: "MPEG_LAYER_I", 2: "MPEG_LAYER_II", 3: "MPEG_LAYER_III"}
 SYNC_SEARCH = 64 * 1024  # how far past the tags we look for the first frame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameHeader:
     version: int  # version bits: 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
     layer: int
@@ -77,7 +77,7 @@ def id3v2_length(b: bytes, pos: int = 0) -> int:
     return 10 + size + footer
 
 
-@dataclass
+@dataclass(slots=True)
 class MpegInfo:
     has_id3v2: bool = False
     id3v2_bytes: int = 0

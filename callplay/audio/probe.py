@@ -38,7 +38,7 @@ AIFC_CODECS = {
 DECODABLE = frozenset({"WAV", "RF64", "AIFF", "AU", "MP3", "FLAC", "OGG", "CAF", "W64"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Probe:
     """The header facts of one file. `frames` counts the frames actually present (not the declared ones)."""
 
@@ -198,7 +198,7 @@ def _not_audio(h: bytes) -> str:
 # ------------------------------------------------------------------------------------------------- WAV
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fmt:
     tag: int
     channels: int

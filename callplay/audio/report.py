@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from callplay.audio.probe import Probe
 from callplay.audio.rules import Finding
-from callplay.audio.stats import SampleStats
 from callplay.errors import AudioInvalid, CallplayError, ExitCode
 
 if TYPE_CHECKING:
+    from callplay.audio.stats import SampleStats
     from callplay.model import TableSpec
 
 Verdict = Literal["fail", "warn", "ok"]
@@ -21,7 +21,7 @@ _MARK = {"fail": "FAIL", "warn": "warn", "ok": "ok"}
 DETAILED_ROWS = 200
 
 
-@dataclass
+@dataclass(slots=True)
 class FileResult:
     source: str
     kind: str  # file | url | s3
@@ -48,9 +48,15 @@ class FileResult:
         return "warn" if "warning" in sevs else "ok"
 
     def worst(self, targets: list[str], strict: bool = False) -> Verdict:
-        if not self.findings:
-            return "ok"
-        return min((self.verdict(t, strict) for t in targets), key=_ORDER.__getitem__, default="ok")
+        """The worst verdict over the targets, in one pass over the findings (a report asks for every file)."""
+        worst: Verdict = "ok"
+        for f in self.findings:
+            if f.target is not None and f.target not in targets:
+                continue
+            if f.severity == "error" or strict:
+                return "fail"
+            worst = "warn"
+        return worst
 
     def merged(self) -> list[tuple[Finding, list[str]]]:
         """Findings with the same rule and message across targets, merged: [(finding, [targets])]."""

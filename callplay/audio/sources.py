@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Literal
@@ -24,7 +23,7 @@ from callplay.errors import UsageError
 SPOOL_MAX = 8 * 1024 * 1024  # remote files up to this size stay in memory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     kind: Literal["file", "url", "s3"]
     uri: str  # a path as given (joined with the directory walked), a URL, or s3://bucket/key
@@ -160,6 +159,8 @@ def _too_big(size: int, max_bytes: int) -> str:
 
 
 def _spool(chunks: Iterable[bytes], ctype: str | None, max_bytes: int) -> Fetched:
+    import tempfile  # only for remote inputs: its imports cost more than a --quick check of 100 files
+
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115 - handed to the caller
     size = 0
     for chunk in chunks:

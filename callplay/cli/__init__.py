@@ -94,3 +94,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except SystemExit as done:
+        from callplay.cli.options import end_now_if_asked
+
+        end_now_if_asked(done.code)
+        raise

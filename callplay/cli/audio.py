@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from callplay.cli.options import OutputOpt, ProfileOpt, run
+from callplay.cli.options import OutputOpt, ProfileOpt, run, skip_teardown
 from callplay.errors import CallplayError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -258,6 +258,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check audio files against each provider's rules (exit 7 when any fails). For CI: --format github,
         or --format junit --report FILE."""
+        skip_teardown()
         convert_kw = {"normalize": normalize, "trim": trim}
 
         def work() -> ValidationReport:
@@ -293,6 +294,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a copy each target plays: acs/vonage 16 kHz, chime/signalwire 8 kHz, mono 16-bit PCM WAV.
         The copy is checked again; exit 7 if any still fails (silence or unreadable input cannot be fixed)."""
+        skip_teardown()
 
         def work() -> Any:
             import time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -230,3 +231,33 @@ def test_large_tables_list_rule_ids_only(cp: Cp, tmp_path: Path, monkeypatch: py
     assert "rule IDs only" in res.stdout and "sample-rate" in res.stdout and "resample" not in res.stdout
     detailed = cp("validate-audio", "p/s0.wav", "--target", "acs", "--quick")
     assert "resample to 16 kHz" in detailed.stdout
+
+
+def test_the_real_process_flushes_everything_and_keeps_the_exit_code(prompts: Path, tmp_path: Path) -> None:
+    # validate-audio ends the process without interpreter teardown (os._exit): the output must still be whole.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "none")}
+    env.pop("CALLPLAY_CONFIG", None)
+    args = [sys.executable, "-m", "callplay", "validate-audio", str(prompts), "--target", "all"]
+    github = subprocess.run([*args, "--format", "github"], capture_output=True, text=True, env=env, check=False)
+    assert github.returncode == 7, github.stderr
+    assert github.stdout.rstrip().splitlines()[-1].startswith("5 file(s): 4 failed")
+    assert github.stderr.startswith("error: 4 of 5 file(s) fail validation")
+    table = subprocess.run([*args, "-o", "json"], capture_output=True, text=True, env=env, check=False)
+    assert table.returncode == 7 and json.loads(table.stdout)["data"]["summary"]["files"] == 5
+    # A reader that stops early (| head -1) with far more output than a pipe holds: no traceback, and still
+    # the report's exit code.
+    many = tmp_path / "many"
+    many.mkdir()
+    one = gen.write(tmp_path / "one.wav", 44100, 2, seconds=0.02).read_bytes()
+    for i in range(400):
+        (many / f"stereo-{i:03d}.wav").write_bytes(one)
+    more = [sys.executable, "-m", "callplay", "validate-audio", str(many), "--target", "all", "--quick"]
+    proc = subprocess.Popen([*more, "--format", "github"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 7 and "Traceback" not in err

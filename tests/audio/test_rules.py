@@ -217,6 +217,18 @@ def test_fix_says_what_to_run(tmp_path: Path) -> None:
     assert fixes == [f"resample to 16 kHz mono: callplay convert '{path}' --target acs --out DIR"]
 
 
+def test_files_with_the_same_header_each_get_their_own_fix_command(tmp_path: Path) -> None:
+    # Container and codec findings are memoised per kind of header: the file name must still be each file's.
+    a = gen.write(tmp_path / "a one.wav", 44100, 2)
+    b = gen.write(tmp_path / "b.wav", 44100, 2)
+    fixes_a = [f.fix for f in check(probe_path(a), None, TARGETS)]
+    fixes_b = [f.fix for f in check(probe_path(b), None, TARGETS)]
+    assert len(fixes_a) == len(fixes_b) >= 4
+    assert all(f"'{a}'" in fix for fix in fixes_a if "callplay convert" in fix)
+    assert all(f" {b} " in fix and str(a) not in fix for fix in fixes_b if "callplay convert" in fix)
+    assert fixes_a == [fix.replace(str(b), f"'{a}'") for fix in fixes_b]
+
+
 def test_chime_wav_problems() -> None:
     assert chime_wav_problems(b"") == ["empty file (0 bytes)"]
     probe = Probe(name="x.wav", container="WAV", subtype="ULAW", sample_rate=8000, channels=1, bits=8,
