@@ -183,25 +183,14 @@ class Timing:
     cpu: float  # median user+sys seconds of the children: unlike wall time, not affected by other load
 
 
-def timed(run: Callable[[], object], repeat: int, warm: bool = True) -> Timing:
-    if warm:
-        run()  # page cache, bytecode cache
-    walls, cpus = [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        run()
-        walls.append(time.perf_counter() - t)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return Timing(statistics.median(walls), statistics.median(cpus))
-
-
-def timed_rounds(runs: dict[str, Callable[[], object] | None], repeat: int) -> dict[str, Timing | None]:
-    """Each command once to warm up, then `repeat` rounds of all of them in turn: a slow patch of the machine
-    (other load, a noisy neighbour) then hits every command alike instead of whichever ran during it."""
+def timed_rounds(
+    runs: dict[str, Callable[[], object] | None], repeat: int, warm: bool = True
+) -> dict[str, Timing | None]:
+    """Each command once to warm up (page cache, bytecode cache), then `repeat` rounds of all of them in turn:
+    a slow patch of the machine (other load, a noisy neighbour) then hits every command alike instead of
+    whichever ran during it. A command given as None (its tool is missing) comes back as None."""
     live = {name: run for name, run in runs.items() if run is not None}
-    for run in live.values():
+    for run in live.values() if warm else ():
         run()
     walls: dict[str, list[float]] = {name: [] for name in live}
     cpus: dict[str, list[float]] = {name: [] for name in live}
@@ -304,12 +293,15 @@ def run(tmp: Path, count: int, repeat: int) -> int:
         "soxi_one": sh(["soxi", *readable]) if have_sox else None,
         "cat": sh(["cat", *names]),
     }
-    res: dict[str, Timing | None] = timed_rounds(short, repeat)
     loop = 'for f in "$@"; do {} "$f" >/dev/null 2>&1; done'
-    # The per-file loops take seconds to minutes: one run each (the corpus is already in the page cache).
-    res["soxi_loop"] = timed(sh(["sh", "-c", loop.format("soxi"), "sh", *names]), 1, False) if have_sox else None
     ff = "ffprobe -v error -show_format -show_streams"
-    res["ffprobe_loop"] = timed(sh(["sh", "-c", loop.format(ff), "sh", *names]), 1, False) if have_ff else None
+    loops = {
+        "soxi_loop": sh(["sh", "-c", loop.format("soxi"), "sh", *names]) if have_sox else None,
+        "ffprobe_loop": sh(["sh", "-c", loop.format(ff), "sh", *names]) if have_ff else None,
+    }
+    res = timed_rounds(short, repeat)
+    # The per-file loops take seconds to minutes: one run each (the corpus is already in the page cache).
+    res.update(timed_rounds(loops, 1, warm=False))
     print()
     line("callplay --version", res["startup"], 0, "start-up alone (Python, typer, callplay's CLI)")
     line("callplay full check", res["full"], len(paths))

@@ -31,24 +31,30 @@ def _serve(routes: Routes, handler_factory: Callable[[Routes], type[BaseHTTPRequ
         server.server_close()
 
 
+class _Replies(BaseHTTPRequestHandler):
+    """What both fake servers share: one reply with an optional Content-Type, and no request log."""
+
+    def _reply(self, status: int, ctype: str | None, body: bytes) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 def _web(routes: Routes) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Replies):
         def do_GET(self) -> None:
             if self.path == "/moved":
                 self.send_response(302)
                 self.send_header("Location", "/ok.wav")
                 self.end_headers()
                 return
-            status, ctype, body = routes.get(self.path, (404, "text/html", b"<html>not found</html>"))
-            self.send_response(status)
-            if ctype:
-                self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self._reply(*routes.get(self.path, (404, "text/html", b"<html>not found</html>")))
 
     return Handler
 
@@ -107,7 +113,7 @@ def test_unreachable_url_is_a_finding(cp: Cp) -> None:
 
 
 def _s3(objects: Routes) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Replies):
         def _bucket_key(self) -> tuple[str, str, dict[str, list[str]]]:
             url = urlsplit(self.path)
             host = self.headers.get("Host", "").split(":")[0]
@@ -135,17 +141,6 @@ def _s3(objects: Routes) -> type[BaseHTTPRequestHandler]:
             body = (f'<?xml version="1.0"?><ListBucketResult><Name>{bucket}</Name><Prefix>{prefix}</Prefix>'
                     f"<KeyCount>{len(keys)}</KeyCount><IsTruncated>false</IsTruncated>{items}</ListBucketResult>")
             self._reply(200, "application/xml", body.encode())
-
-        def _reply(self, status: int, ctype: str | None, body: bytes) -> None:
-            self.send_response(status)
-            if ctype:
-                self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
     return Handler
 
