@@ -275,10 +275,14 @@ def run(tmp: Path, count: int, repeat: int) -> int:
     paths = build_corpus(corpus, count)
     size = sum(p.stat().st_size for p in paths)
     mp3s = sum(p.suffix == ".mp3" for p in paths)
-    print(f"corpus: {len(paths)} files ({mp3s} MP3), {size / 1e6:.0f} MB in {corpus} "
-          f"(built in {time.perf_counter() - t:.1f} s)")
-    print(f"cpus: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}; "
-          f"median of {repeat} interleaved rounds after one warm-up run")
+    print(
+        f"corpus: {len(paths)} files ({mp3s} MP3), {size / 1e6:.0f} MB in {corpus} "
+        f"(built in {time.perf_counter() - t:.1f} s)"
+    )
+    print(
+        f"cpus: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}; "
+        f"median of {repeat} interleaved rounds after one warm-up run"
+    )
     names = [str(p) for p in paths]
     env = child_env(tmp / "pycache")
     cp = callplay_cmd()

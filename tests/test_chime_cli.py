@@ -22,21 +22,26 @@ P = ("-p", "emulator-chime")
 
 
 def s3_client(table: dict[str, Any]) -> Any:
-    return boto3.client("s3", endpoint_url=table["s3_endpoint_url"], region_name=table["region"],
-                        aws_access_key_id=table["aws_access_key_id"],
-                        aws_secret_access_key=table["aws_secret_access_key"],
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    return boto3.client(
+        "s3",
+        endpoint_url=table["s3_endpoint_url"],
+        region_name=table["region"],
+        aws_access_key_id=table["aws_access_key_id"],
+        aws_secret_access_key=table["aws_secret_access_key"],
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
 
 
-def test_play_local_wav_uploads_and_plays(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                          tmp_path: Path) -> None:
+def test_play_local_wav_uploads_and_plays(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     prompt = write_wav(tmp_path / "prompt.wav", seconds=0.4)
     result = run_cli("play", call_id, str(prompt), *P, "-o", "json")
     assert result.exit_code == 0, result.stderr
     data = result.json()["data"]
     assert (data["provider"], data["state"], data["targets"]) == ("chime", "requested", ["LEG-A"])
     [obj] = data["extra"]["objects"]
-    bucket, key = obj[len("s3://"):].split("/", 1)
+    bucket, key = obj[len("s3://") :].split("/", 1)
     head = s3_client(chime_face(emulator).profile(emulator)).head_object(Bucket=bucket, Key=key)
     assert head["ContentType"] == "audio/wav" and head["ContentLength"] == prompt.stat().st_size
     assert wait_until(lambda: "ACTION_SUCCESSFUL" in invocations(emulator, call_id))
@@ -74,16 +79,18 @@ def test_loop_times_and_stop(emulator: EmulatorServer, config_file: Path, call_i
     assert update["action_data"]["Parameters"]["Arguments"]["control_id"] == control_id
 
 
-def test_sigterm_during_wait_stops_the_playback(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                                tmp_path: Path) -> None:
+def test_sigterm_during_wait_stops_the_playback(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     prompt = write_wav(tmp_path / "hold.wav", seconds=5.0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "callplay", "loop", call_id, str(prompt), "--times", "100", "--wait", *P],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert wait_until(lambda: any(s["state"] == "playing" for s in emulator_call(emulator, call_id)["playbacks"]),
-                          timeout=30)
+        assert wait_until(
+            lambda: any(s["state"] == "playing" for s in emulator_call(emulator, call_id)["playbacks"]), timeout=30
+        )
         # The CLI records the playback just before it starts waiting (and stopping on a signal).
         assert wait_until(lambda: Ledger.default().for_call(call_id, "emulator-chime"), timeout=30)
         proc.send_signal(signal.SIGTERM)
@@ -95,18 +102,19 @@ def test_sigterm_during_wait_stops_the_playback(emulator: EmulatorServer, config
     assert wait_until(lambda: [a["action"] for a in actions(emulator, call_id)] == ["PlayAudio", "Pause"]), err
 
 
-def test_failed_playback_exits_5_with_the_error_type(emulator: EmulatorServer, config_file: Path,
-                                                     call_id: str) -> None:
+def test_failed_playback_exits_5_with_the_error_type(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
     bucket = chime_face(emulator).profile(emulator)["bucket"]
-    result = run_cli("play", call_id, f"s3://{bucket}/missing/prompt.wav", "--wait", "--timeout", "30", *P,
-                     "-o", "json")
+    result = run_cli(
+        "play", call_id, f"s3://{bucket}/missing/prompt.wav", "--wait", "--timeout", "30", *P, "-o", "json"
+    )
     assert result.exit_code == 5, result.stderr
     [event] = result.json()["data"]["events"]
     assert (event["type"], event["state"], event["detail"]["code"]) == ("ACTION_FAILED", "failed", "InvalidAudioSource")
 
 
-def test_wrong_secret_key_exits_5_without_printing_it(emulator: EmulatorServer, config_file: Path,
-                                                      call_id: str) -> None:
+def test_wrong_secret_key_exits_5_without_printing_it(
+    emulator: EmulatorServer, config_file: Path, call_id: str
+) -> None:
     wrong = "WrongSecretKeyWrongSecretKeyWrongSecret1"
     result = run_cli("play", call_id, "--tts", "hi", *P, env={"CALLPLAY_AWS_SECRET_ACCESS_KEY": wrong})
     assert result.exit_code == 5, result.stderr
@@ -115,16 +123,18 @@ def test_wrong_secret_key_exits_5_without_printing_it(emulator: EmulatorServer, 
     assert len(result.stderr.strip().splitlines()) <= 2 and "Traceback" not in result.stderr
 
 
-def test_loop_forever_exits_4_with_the_bound(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                             tmp_path: Path) -> None:
+def test_loop_forever_exits_4_with_the_bound(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     result = run_cli("loop", call_id, str(write_wav(tmp_path / "p.wav")), *P)
     assert result.exit_code == 4
     assert "Amazon Chime SDK" in result.stderr and "100" in result.stderr
     assert emulator_call(emulator, call_id)["log"] == []
 
 
-def test_60_mb_file_exits_7_before_upload(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                          tmp_path: Path) -> None:
+def test_60_mb_file_exits_7_before_upload(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     big = tmp_path / "big.wav"
     big.write_bytes(wav_bytes()[:44])
     big.open("r+b").truncate(60_000_000)
@@ -134,8 +144,9 @@ def test_60_mb_file_exits_7_before_upload(emulator: EmulatorServer, config_file:
     assert sum(chime_face(emulator).store.puts.values()) == before
 
 
-def test_blank_sma_id_exits_3_before_anything_is_sent(emulator: EmulatorServer, config_file: Path,
-                                                      call_id: str) -> None:
+def test_blank_sma_id_exits_3_before_anything_is_sent(
+    emulator: EmulatorServer, config_file: Path, call_id: str
+) -> None:
     result = run_cli("play", call_id, "--tts", "hi", *P, env={"CALLPLAY_SIP_MEDIA_APPLICATION_ID": " "})
     assert result.exit_code == 3 and "sip_media_application_id" in result.stderr
     assert emulator_call(emulator, call_id)["log"] == []
@@ -149,8 +160,9 @@ def test_pause_and_volume_exit_4_naming_chime(emulator: EmulatorServer, config_f
         assert "Amazon Chime SDK" in result.stderr
 
 
-def test_stream_status_shows_the_ledger_and_says_why_no_state(emulator: EmulatorServer, config_file: Path,
-                                                              call_id: str) -> None:
+def test_stream_status_shows_the_ledger_and_says_why_no_state(
+    emulator: EmulatorServer, config_file: Path, call_id: str
+) -> None:
     played = run_cli("play", call_id, "--tts", "hello", *P, "-o", "json").json()["data"]
     result = run_cli("stream-status", call_id, *P, "-o", "json")
     assert result.exit_code == 0, result.stderr
@@ -160,8 +172,9 @@ def test_stream_status_shows_the_ledger_and_says_why_no_state(emulator: Emulator
     assert [p["control_id"] for p in data["playbacks"]] == [played["control_id"]]
 
 
-def test_dry_run_sends_nothing_and_shows_no_secret(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                                   tmp_path: Path) -> None:
+def test_dry_run_sends_nothing_and_shows_no_secret(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     table = chime_face(emulator).profile(emulator)
     before = sum(chime_face(emulator).store.puts.values())
     result = run_cli("play", call_id, str(write_wav(tmp_path / "d.wav", seconds=0.33)), "--dry-run", *P, "-o", "json")
@@ -188,14 +201,17 @@ def test_emulator_serve_writes_a_working_chime_profile(tmp_path: Path) -> None:
         assert table["provider"] == "chime"
         env = {"CALLPLAY_CONFIG": str(cfg), "CALLPLAY_STATE_DIR": str(tmp_path / "state")}
         prompt = write_wav(tmp_path / "prompt.wav", seconds=0.5)
-        runs = [run_cli(*args, *P, "-o", "json", env=env) for args in (
-            ("play", "chime-runbook-call", str(prompt)),
-            ("play", "chime-runbook-call", "--tts", "Hello from the runbook", "--wait", "--timeout", "30"),
-            ("stop", "chime-runbook-call"),
-        )]
+        runs = [
+            run_cli(*args, *P, "-o", "json", env=env)
+            for args in (
+                ("play", "chime-runbook-call", str(prompt)),
+                ("play", "chime-runbook-call", "--tts", "Hello from the runbook", "--wait", "--timeout", "30"),
+                ("stop", "chime-runbook-call"),
+            )
+        ]
         assert [r.exit_code for r in runs] == [0, 0, 0], [r.stderr for r in runs]
         [obj] = runs[0].json()["data"]["extra"]["objects"]
-        bucket, key = obj[len("s3://"):].split("/", 1)
+        bucket, key = obj[len("s3://") :].split("/", 1)
         assert s3_client(table).head_object(Bucket=bucket, Key=key)["ContentType"] == "audio/wav"
         call = httpx.get(f"{table['endpoint_url']}/_emulator/calls/chime-runbook-call").json()
         assert "PlayAudio" in [a.get("action") for a in call["log"]]
@@ -207,8 +223,9 @@ def test_emulator_serve_writes_a_working_chime_profile(tmp_path: Path) -> None:
             proc.kill()
 
 
-def test_repeat_max_from_the_profile_bounds_times(emulator: EmulatorServer, config_file: Path, call_id: str,
-                                                  tmp_path: Path) -> None:
+def test_repeat_max_from_the_profile_bounds_times(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
     prompt = str(write_wav(tmp_path / "p.wav"))
     refused = run_cli("loop", call_id, prompt, "--times", "6", *P, env={"CALLPLAY_REPEAT_MAX": "5"})
     assert refused.exit_code == 4 and "at most 5" in refused.stderr

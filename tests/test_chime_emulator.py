@@ -29,8 +29,9 @@ def profile(emulator: EmulatorServer) -> dict[str, Any]:
     return chime_face(emulator).profile(emulator)
 
 
-def client(emulator: EmulatorServer, service: str, *, secret: str | None = None, https: bool = False,
-           region: str = "us-east-1") -> Any:
+def client(
+    emulator: EmulatorServer, service: str, *, secret: str | None = None, https: bool = False, region: str = "us-east-1"
+) -> Any:
     p = profile(emulator)
     url = emulator.https_url if https else emulator.http_url
     return boto3.client(
@@ -40,8 +41,11 @@ def client(emulator: EmulatorServer, service: str, *, secret: str | None = None,
         aws_access_key_id=p["aws_access_key_id"],
         aws_secret_access_key=secret or p["aws_secret_access_key"],
         verify=str(emulator.tls.ca_file) if https else None,
-        config=Config(retries={"max_attempts": 1}, signature_version="s3v4" if service == "s3" else None,
-                      s3={"addressing_style": "path"}),
+        config=Config(
+            retries={"max_attempts": 1},
+            signature_version="s3v4" if service == "s3" else None,
+            s3={"addressing_style": "path"},
+        ),
     )
 
 
@@ -55,8 +59,10 @@ def code(err: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
 def test_update_is_answered_202_with_the_transaction_id(emulator: EmulatorServer, call_id: str) -> None:
     voice = client(emulator, "chime-sdk-voice")
     resp = voice.update_sip_media_application_call(
-        SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id,
-        Arguments={"JoinToken": "abc"})
+        SipMediaApplicationId=profile(emulator)["sip_media_application_id"],
+        TransactionId=call_id,
+        Arguments={"JoinToken": "abc"},
+    )
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert resp["SipMediaApplicationCall"] == {"TransactionId": call_id}
     # Not callplay's arguments: the Lambda hands it to the user's hook, which answers no actions.
@@ -70,7 +76,8 @@ def test_bad_signature_is_403_forbidden_in_aws_shape(emulator: EmulatorServer, c
     voice = client(emulator, "chime-sdk-voice", secret="z" * 40)
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
-            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={})
+            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={}
+        )
     assert code(err) == ("ForbiddenException", 403)
     assert "signature" in err.value.response["Error"]["Message"]
 
@@ -88,7 +95,8 @@ def test_wrong_region_is_refused(emulator: EmulatorServer, call_id: str) -> None
     voice = client(emulator, "chime-sdk-voice", region="eu-central-1")
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
-            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={})
+            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={}
+        )
     assert code(err) == ("ForbiddenException", 403)
 
 
@@ -103,8 +111,10 @@ def test_too_many_arguments_is_bad_request(emulator: EmulatorServer, call_id: st
     voice = client(emulator, "chime-sdk-voice")
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
-            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id,
-            Arguments={f"k{i}": "v" for i in range(21)})
+            SipMediaApplicationId=profile(emulator)["sip_media_application_id"],
+            TransactionId=call_id,
+            Arguments={f"k{i}": "v" for i in range(21)},
+        )
     assert code(err) == ("BadRequestException", 400)
 
 
@@ -121,7 +131,8 @@ def test_hung_up_call_is_not_found_and_the_lambda_hears_the_hangup(
     voice = client(emulator, "chime-sdk-voice")
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
-            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={})
+            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={}
+        )
     assert code(err) == ("NotFoundException", 404)
 
 
@@ -130,11 +141,20 @@ def test_invalid_lambda_response_is_reported_to_the_lambda(
 ) -> None:
     from callplay.chime_lambda import hooks
 
-    monkeypatch.setattr(hooks, "user_hook", lambda ev: {"SchemaVersion": "1.0", "Actions": [{"Type": "Dance"}]}
-                        if ev["InvocationEventType"] == "CALL_UPDATE_REQUESTED" else {"Actions": []})
+    monkeypatch.setattr(
+        hooks,
+        "user_hook",
+        lambda ev: (
+            {"SchemaVersion": "1.0", "Actions": [{"Type": "Dance"}]}
+            if ev["InvocationEventType"] == "CALL_UPDATE_REQUESTED"
+            else {"Actions": []}
+        ),
+    )
     client(emulator, "chime-sdk-voice").update_sip_media_application_call(
-        SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id,
-        Arguments={"mine": "1"})
+        SipMediaApplicationId=profile(emulator)["sip_media_application_id"],
+        TransactionId=call_id,
+        Arguments={"mine": "1"},
+    )
     assert wait_until(lambda: invocations(emulator, call_id) == ["CALL_UPDATE_REQUESTED", "INVALID_LAMBDA_RESPONSE"])
     entry = emulator_call(emulator, call_id)["log"][-1]
     assert entry["ErrorType"] == "InvalidActionType"
@@ -145,7 +165,8 @@ def test_injected_fault_has_chimes_error_shape(emulator: EmulatorServer, call_id
     voice = client(emulator, "chime-sdk-voice")
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
-            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={})
+            SipMediaApplicationId=profile(emulator)["sip_media_application_id"], TransactionId=call_id, Arguments={}
+        )
     assert code(err) == ("ThrottledClientException", 429)
     assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "3"
 
@@ -185,9 +206,14 @@ def test_s3_errors_are_s3s_xml(emulator: EmulatorServer) -> None:
     with pytest.raises(ClientError) as err:
         client(emulator, "s3", secret="q" * 40).get_object(Bucket=bucket, Key="nope.wav")
     assert code(err) == ("SignatureDoesNotMatch", 403)
-    unknown = boto3.client("s3", endpoint_url=emulator.http_url, region_name="us-east-1",
-                           aws_access_key_id="AKIANOTKNOWN00000000", aws_secret_access_key="x" * 40,
-                           config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    unknown = boto3.client(
+        "s3",
+        endpoint_url=emulator.http_url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIANOTKNOWN00000000",
+        aws_secret_access_key="x" * 40,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as err:
         unknown.list_objects_v2(Bucket=bucket)
     assert code(err) == ("InvalidAccessKeyId", 403)
@@ -246,23 +272,51 @@ def aws(emulator: EmulatorServer, *args: str, secret: str | None = None) -> subp
     if exe is None:
         pytest.skip("the aws entry point (awscli, a dev dependency) is not installed")
     p = profile(emulator)
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": p["aws_access_key_id"],
-           "AWS_SECRET_ACCESS_KEY": secret or p["aws_secret_access_key"], "AWS_DEFAULT_REGION": p["region"],
-           "AWS_MAX_ATTEMPTS": "1"}
-    return subprocess.run([exe, "--endpoint-url", emulator.http_url, "--output", "json", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": p["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": secret or p["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": p["region"],
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    return subprocess.run(
+        [exe, "--endpoint-url", emulator.http_url, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_aws_cli_update_sip_media_application_call(emulator: EmulatorServer, call_id: str) -> None:
     p = profile(emulator)
     args = json.dumps({"callplay": "1", "action": "speak", "control_id": "cp-aws000000001", "text": "From the CLI"})
-    result = aws(emulator, "chime-sdk-voice", "update-sip-media-application-call", "--sip-media-application-id",
-                 p["sip_media_application_id"], "--transaction-id", call_id, "--arguments", args)
+    result = aws(
+        emulator,
+        "chime-sdk-voice",
+        "update-sip-media-application-call",
+        "--sip-media-application-id",
+        p["sip_media_application_id"],
+        "--transaction-id",
+        call_id,
+        "--arguments",
+        args,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"SipMediaApplicationCall": {"TransactionId": call_id}}
     assert wait_until(lambda: "ACTION_SUCCESSFUL" in invocations(emulator, call_id))
-    bad = aws(emulator, "chime-sdk-voice", "update-sip-media-application-call", "--sip-media-application-id",
-              p["sip_media_application_id"], "--transaction-id", call_id, "--arguments", "{}", secret="w" * 40)
+    bad = aws(
+        emulator,
+        "chime-sdk-voice",
+        "update-sip-media-application-call",
+        "--sip-media-application-id",
+        p["sip_media_application_id"],
+        "--transaction-id",
+        call_id,
+        "--arguments",
+        "{}",
+        secret="w" * 40,
+    )
     assert bad.returncode != 0 and "ForbiddenException" in bad.stderr
 
 
@@ -270,8 +324,19 @@ def test_aws_cli_put_and_head_object(emulator: EmulatorServer, tmp_path: Path) -
     p = profile(emulator)
     prompt = tmp_path / "cli.wav"
     prompt.write_bytes(wav_bytes(seconds=0.1))
-    put = aws(emulator, "s3api", "put-object", "--bucket", p["bucket"], "--key", "tests/cli.wav", "--body",
-              str(prompt), "--content-type", "audio/wav")
+    put = aws(
+        emulator,
+        "s3api",
+        "put-object",
+        "--bucket",
+        p["bucket"],
+        "--key",
+        "tests/cli.wav",
+        "--body",
+        str(prompt),
+        "--content-type",
+        "audio/wav",
+    )
     assert put.returncode == 0, put.stderr
     head = aws(emulator, "s3api", "head-object", "--bucket", p["bucket"], "--key", "tests/cli.wav")
     assert head.returncode == 0, head.stderr

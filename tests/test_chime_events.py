@@ -12,18 +12,35 @@ from callplay.events import EventRejected, parser_for
 from callplay.events import chime as chime_events
 
 SECRET = "s3cr3t"
-BODY = json.dumps({"callplay": 1, "type": "ACTION_FAILED", "state": "failed", "control_id": "cp-1",
-                   "transaction_id": "tx-1", "action": "PlayAudio", "error_type": "InvalidAudioSource",
-                   "error_message": "Audio Source parameter value is invalid.",
-                   "time": "2026-01-01T00:00:00Z"}).encode()
+BODY = json.dumps(
+    {
+        "callplay": 1,
+        "type": "ACTION_FAILED",
+        "state": "failed",
+        "control_id": "cp-1",
+        "transaction_id": "tx-1",
+        "action": "PlayAudio",
+        "error_type": "InvalidAudioSource",
+        "error_message": "Audio Source parameter value is invalid.",
+        "time": "2026-01-01T00:00:00Z",
+    }
+).encode()
 
 
 def test_signed_event_is_parsed() -> None:
     [event] = chime_events.parse(BODY, sign(SECRET, BODY), url="http://x/events/chime", secret=SECRET)
     assert (event.provider, event.type, event.state, event.control_id, event.call_id) == (
-        "chime", "ACTION_FAILED", "failed", "cp-1", "tx-1")
-    assert event.detail == {"action": "PlayAudio", "code": "InvalidAudioSource",
-                            "message": "Audio Source parameter value is invalid."}
+        "chime",
+        "ACTION_FAILED",
+        "failed",
+        "cp-1",
+        "tx-1",
+    )
+    assert event.detail == {
+        "action": "PlayAudio",
+        "code": "InvalidAudioSource",
+        "message": "Audio Source parameter value is invalid.",
+    }
     assert "code=InvalidAudioSource" in event.summary()
 
 
@@ -31,12 +48,15 @@ def test_registry_finds_the_parser() -> None:
     assert parser_for("chime") is chime_events.parse
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    sign("other-secret", BODY),
-    sign(SECRET, BODY, timestamp=int(time.time()) - 3600),
-    {**sign(SECRET, BODY), "X-Callplay-Signature": "v1=" + "0" * 64},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        sign("other-secret", BODY),
+        sign(SECRET, BODY, timestamp=int(time.time()) - 3600),
+        {**sign(SECRET, BODY), "X-Callplay-Signature": "v1=" + "0" * 64},
+    ],
+)
 def test_unsigned_wrongly_signed_or_stale_events_are_rejected(headers: dict[str, str]) -> None:
     with pytest.raises(EventRejected):
         chime_events.parse(BODY, headers, url="http://x/events/chime", secret=SECRET)

@@ -22,18 +22,40 @@ CALLBACK = "http://127.0.0.1:9/events/chime"
 
 def participants() -> list[dict[str, str]]:
     return [
-        {"CallId": "call-id-1", "ParticipantTag": "LEG-A", "To": "+14345550101", "From": "+14255550199",
-         "Direction": "Inbound", "StartTimeInMilliseconds": "1644539405907", "Status": "Connected"},
-        {"CallId": "call-id-2", "ParticipantTag": "LEG-B", "To": "+14255550199", "From": "+14345550101",
-         "Direction": "Outbound", "StartTimeInMilliseconds": "1644539405999", "Status": "Connected"},
+        {
+            "CallId": "call-id-1",
+            "ParticipantTag": "LEG-A",
+            "To": "+14345550101",
+            "From": "+14255550199",
+            "Direction": "Inbound",
+            "StartTimeInMilliseconds": "1644539405907",
+            "Status": "Connected",
+        },
+        {
+            "CallId": "call-id-2",
+            "ParticipantTag": "LEG-B",
+            "To": "+14255550199",
+            "From": "+14345550101",
+            "Direction": "Outbound",
+            "StartTimeInMilliseconds": "1644539405999",
+            "Status": "Connected",
+        },
     ]
 
 
-def event(kind: str, action_data: dict[str, Any] | None = None, attrs: dict[str, str] | None = None,
-          sequence: int = 2, **top: Any) -> dict[str, Any]:
+def event(
+    kind: str,
+    action_data: dict[str, Any] | None = None,
+    attrs: dict[str, str] | None = None,
+    sequence: int = 2,
+    **top: Any,
+) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "TransactionId": "transaction-id-1", "AwsAccountId": "111122223333", "AwsRegion": "us-east-1",
-        "SipMediaApplicationId": "sma-id-1", "Participants": participants(),
+        "TransactionId": "transaction-id-1",
+        "AwsAccountId": "111122223333",
+        "AwsRegion": "us-east-1",
+        "SipMediaApplicationId": "sma-id-1",
+        "Participants": participants(),
     }
     if attrs is not None:
         details["TransactionAttributes"] = attrs
@@ -66,36 +88,67 @@ def run(ev: dict[str, Any], posts: Posts | None = None) -> dict[str, Any]:
     return handler.handle(ev, env={handler.SECRET_ENV: SECRET}, post=posts or Posts())
 
 
-PLAY = {"callplay": "1", "action": "play", "control_id": "cp-000000000001", "participant": "LEG-A",
-        "bucket": "prompts", "key": "callplay/prompts/abc.wav", "repeat": "3", "callback_url": CALLBACK}
+PLAY = {
+    "callplay": "1",
+    "action": "play",
+    "control_id": "cp-000000000001",
+    "participant": "LEG-A",
+    "bucket": "prompts",
+    "key": "callplay/prompts/abc.wav",
+    "repeat": "3",
+    "callback_url": CALLBACK,
+}
 PLAYING = {handler.ATTR_CONTROL_ID: "cp-000000000001", handler.ATTR_KIND: "play", handler.ATTR_CALLBACK: CALLBACK}
 
 
 def test_play_update_answers_play_audio_and_remembers_the_playback() -> None:
     response = run(update(PLAY))
-    assert response["Actions"] == [{
-        "Type": "PlayAudio",
-        "Parameters": {"ParticipantTag": "LEG-A", "Repeat": "3",
-                       "AudioSource": {"Type": "S3", "BucketName": "prompts", "Key": "callplay/prompts/abc.wav"}},
-    }]
+    assert response["Actions"] == [
+        {
+            "Type": "PlayAudio",
+            "Parameters": {
+                "ParticipantTag": "LEG-A",
+                "Repeat": "3",
+                "AudioSource": {"Type": "S3", "BucketName": "prompts", "Key": "callplay/prompts/abc.wav"},
+            },
+        }
+    ]
     assert response["TransactionAttributes"] == PLAYING
 
 
 def test_speak_update_uses_the_legs_call_id_and_polly_parameters() -> None:
-    args = {"callplay": "1", "action": "speak", "control_id": "cp-2", "participant": "LEG-B",
-            "text": "<speak>Hi</speak>", "text_type": "ssml", "voice": "Matthew", "engine": "neural",
-            "language": "en-US"}
+    args = {
+        "callplay": "1",
+        "action": "speak",
+        "control_id": "cp-2",
+        "participant": "LEG-B",
+        "text": "<speak>Hi</speak>",
+        "text_type": "ssml",
+        "voice": "Matthew",
+        "engine": "neural",
+        "language": "en-US",
+    }
     action = run(update(args))["Actions"][0]
-    assert action == {"Type": "Speak", "Parameters": {
-        "CallId": "call-id-2", "Text": "<speak>Hi</speak>", "TextType": "ssml", "VoiceId": "Matthew",
-        "Engine": "neural", "LanguageCode": "en-US"}}
+    assert action == {
+        "Type": "Speak",
+        "Parameters": {
+            "CallId": "call-id-2",
+            "Text": "<speak>Hi</speak>",
+            "TextType": "ssml",
+            "VoiceId": "Matthew",
+            "Engine": "neural",
+            "LanguageCode": "en-US",
+        },
+    }
 
 
 def test_sequence_becomes_actions_in_order_with_speak_defaults() -> None:
-    items = [{"action": "speak", "text": "Please hold"}, {"action": "pause", "duration_ms": "1500"},
-             {"action": "play", "bucket": "prompts", "key": "hold.wav"}]
-    args = {"callplay": "1", "action": "sequence", "control_id": "cp-3", "voice": "Joanna",
-            "items": json.dumps(items)}
+    items = [
+        {"action": "speak", "text": "Please hold"},
+        {"action": "pause", "duration_ms": "1500"},
+        {"action": "play", "bucket": "prompts", "key": "hold.wav"},
+    ]
+    args = {"callplay": "1", "action": "sequence", "control_id": "cp-3", "voice": "Joanna", "items": json.dumps(items)}
     actions = run(update(args))["Actions"]
     assert [a["Type"] for a in actions] == ["Speak", "Pause", "PlayAudio"]
     assert actions[0]["Parameters"]["VoiceId"] == "Joanna"
@@ -140,8 +193,14 @@ def test_bad_arguments_answer_nothing_and_report_failed() -> None:
 
 def test_action_successful_reports_finished_signed_and_clears_callplay_state() -> None:
     posts = Posts()
-    data = {"Type": "PlayAudio", "Parameters": {"ParticipantTag": "LEG-A", "Repeat": 3,
-            "AudioSource": {"Type": "S3", "BucketName": "prompts", "Key": "callplay/prompts/abc.wav"}}}
+    data = {
+        "Type": "PlayAudio",
+        "Parameters": {
+            "ParticipantTag": "LEG-A",
+            "Repeat": 3,
+            "AudioSource": {"Type": "S3", "BucketName": "prompts", "Key": "callplay/prompts/abc.wav"},
+        },
+    }
     response = run(event("ACTION_SUCCESSFUL", data, attrs={**PLAYING, "mine": "kept"}), posts)
     assert response["TransactionAttributes"] == {"mine": "kept"}
     [(url, body, headers)] = posts.sent
@@ -154,18 +213,24 @@ def test_action_successful_reports_finished_signed_and_clears_callplay_state() -
 
 def test_action_failed_reports_the_error_type() -> None:
     posts = Posts()
-    data = {"Type": "PlayAudio", "Parameters": {"ParticipantTag": "LEG-A"},
-            "ErrorType": "InvalidAudioSource", "ErrorMessage": "Audio Source parameter value is invalid."}
+    data = {
+        "Type": "PlayAudio",
+        "Parameters": {"ParticipantTag": "LEG-A"},
+        "ErrorType": "InvalidAudioSource",
+        "ErrorMessage": "Audio Source parameter value is invalid.",
+    }
     run(event("ACTION_FAILED", data, attrs=PLAYING), posts)
     [e] = chime_events.parse(posts.sent[0][1], posts.sent[0][2], url=CALLBACK, secret=SECRET)
     assert (e.state, e.detail["code"], e.detail["message"]) == (
-        "failed", "InvalidAudioSource", "Audio Source parameter value is invalid.")
+        "failed",
+        "InvalidAudioSource",
+        "Audio Source parameter value is invalid.",
+    )
 
 
 def test_invalid_lambda_response_with_top_level_error_reports_failed() -> None:
     posts = Posts()
-    run(event("INVALID_LAMBDA_RESPONSE", None, attrs=PLAYING, ErrorType="InvalidActionType",
-              ErrorMessage="bad"), posts)
+    run(event("INVALID_LAMBDA_RESPONSE", None, attrs=PLAYING, ErrorType="InvalidActionType", ErrorMessage="bad"), posts)
     assert posts.bodies()[0]["error_type"] == "InvalidActionType"
 
 
@@ -187,8 +252,11 @@ def test_new_inbound_call_goes_to_the_users_hook(monkeypatch: pytest.MonkeyPatch
 
     def hook(ev: dict[str, Any]) -> dict[str, Any]:
         seen.append(ev)
-        return {"SchemaVersion": "1.0", "Actions": [{"Type": "Hangup", "Parameters": {"SipResponseCode": "0"}}],
-                "TransactionAttributes": {"step": "greeted"}}
+        return {
+            "SchemaVersion": "1.0",
+            "Actions": [{"Type": "Hangup", "Parameters": {"SipResponseCode": "0"}}],
+            "TransactionAttributes": {"step": "greeted"},
+        }
 
     monkeypatch.setattr(hooks, "user_hook", hook)
     ev = event("NEW_INBOUND_CALL", None, sequence=1)
@@ -248,8 +316,14 @@ def test_lambda_package_zip_is_deployable(tmp_path: Path) -> None:
         "ev = json.loads(sys.stdin.read())\n"
         "print(json.dumps(handler.lambda_handler(ev, None)))\n"
     )
-    proc = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path / "fn", input=json.dumps(update(PLAY)),
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", probe],
+        cwd=tmp_path / "fn",
+        input=json.dumps(update(PLAY)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["Actions"][0]["Type"] == "PlayAudio"
 

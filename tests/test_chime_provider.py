@@ -90,7 +90,7 @@ def test_same_file_is_uploaded_once_for_two_plays(emulator: EmulatorServer, new_
     first = p.play(call, PlayRequest([Audio(str(prompt))]))
     second = p.play(call, PlayRequest([Audio(str(prompt))]))
     [obj] = first.extra["objects"]
-    bucket, key = obj[len("s3://"):].split("/", 1)
+    bucket, key = obj[len("s3://") :].split("/", 1)
     assert key.startswith("callplay/prompts/") and key.endswith(".wav")
     assert first.extra["uploaded"] == [obj] and second.extra["uploaded"] == []
     face = chime_face(emulator)
@@ -124,14 +124,20 @@ def test_speak(emulator: EmulatorServer, call_id: str) -> None:
     [speak] = actions(emulator, call_id)
     assert speak["action"] == "Speak" and speak["result"] == "ACTION_SUCCESSFUL"
     assert speak["parameters"] == {
-        "CallId": speak["parameters"]["CallId"], "Text": "Please hold, an agent will be with you shortly",
-        "TextType": "text", "VoiceId": "Amy", "Engine": "neural", "LanguageCode": "en-GB",
+        "CallId": speak["parameters"]["CallId"],
+        "Text": "Please hold, an agent will be with you shortly",
+        "TextType": "text",
+        "VoiceId": "Amy",
+        "Engine": "neural",
+        "LanguageCode": "en-GB",
     }
 
 
 def test_ssml_silence_and_audio_in_one_sequence(emulator: EmulatorServer, call_id: str, tmp_path: Path) -> None:
     items: list[PlayItem] = [
-        Ssml("<speak>One moment</speak>"), Silence(0.5), Audio(str(write_wav(tmp_path / "a.wav", seconds=0.3)))
+        Ssml("<speak>One moment</speak>"),
+        Silence(0.5),
+        Audio(str(write_wav(tmp_path / "a.wav", seconds=0.3))),
     ]
     pb = provider(emulator).play(call_id, PlayRequest(items, targets=["leg-b"]))
     assert pb.extra["action"] == "sequence" and pb.targets == ["LEG-B"]
@@ -317,7 +323,8 @@ def test_unknown_transaction_and_sma_are_not_found(emulator: EmulatorServer) -> 
         provider(emulator).play("no-such-call", PlayRequest([Tts("hi")]))
     with pytest.raises(ProviderRejected, match="NotFoundException"):
         provider(emulator, sip_media_application_id="00000000-0000-0000-0000-000000000000").play(
-            "no-such-call", PlayRequest([Tts("hi")]))
+            "no-such-call", PlayRequest([Tts("hi")])
+        )
 
 
 def test_missing_bucket_is_rejected(emulator: EmulatorServer, call_id: str, tmp_path: Path) -> None:
@@ -327,8 +334,9 @@ def test_missing_bucket_is_rejected(emulator: EmulatorServer, call_id: str, tmp_
 
 
 @pytest.mark.parametrize("fault", [{"error_rate": 1.0, "error_status": 503}, {"rate_limit": 1}])
-def test_service_errors_and_throttling_are_unavailable(emulator: EmulatorServer, call_id: str,
-                                                       fault: dict[str, Any]) -> None:
+def test_service_errors_and_throttling_are_unavailable(
+    emulator: EmulatorServer, call_id: str, fault: dict[str, Any]
+) -> None:
     httpx.post(f"{emulator.http_url}/_emulator/faults", json=fault).raise_for_status()
     with pytest.raises(ProviderUnavailable):
         provider(emulator).play(call_id, PlayRequest([Tts("hi")]))
@@ -339,8 +347,9 @@ def test_unreachable_endpoint_is_unavailable(emulator: EmulatorServer) -> None:
         provider(emulator, endpoint_url="http://127.0.0.1:9", timeout=2).play("tx", PlayRequest([Tts("hi")]))
 
 
-def test_no_credentials_is_a_config_error(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
+def test_no_credentials_is_a_config_error(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     p = provider(emulator, aws_access_key_id=None, aws_secret_access_key=None)
@@ -348,19 +357,22 @@ def test_no_credentials_is_a_config_error(emulator: EmulatorServer, monkeypatch:
         p.play("tx", PlayRequest([Tts("hi")]))
 
 
-def test_named_aws_profile_is_used(emulator: EmulatorServer, call_id: str, monkeypatch: pytest.MonkeyPatch,
-                                   tmp_path: Path) -> None:
+def test_named_aws_profile_is_used(
+    emulator: EmulatorServer, call_id: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     s = settings(emulator)
     creds = tmp_path / "credentials"
-    creds.write_text(f"[ops]\naws_access_key_id = {s.aws_access_key_id}\n"
-                     f"aws_secret_access_key = {s.aws_secret_access_key}\n")
+    creds.write_text(
+        f"[ops]\naws_access_key_id = {s.aws_access_key_id}\naws_secret_access_key = {s.aws_secret_access_key}\n"
+    )
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     p = provider(emulator, aws_access_key_id=None, aws_secret_access_key=None, aws_profile="ops")
     assert p.play(call_id, PlayRequest([Tts("hi")])).state == "requested"
     with pytest.raises(ConfigError, match="not in the shared AWS config"):
         provider(emulator, aws_access_key_id=None, aws_secret_access_key=None, aws_profile="nope").play(
-            call_id, PlayRequest([Tts("hi")]))
+            call_id, PlayRequest([Tts("hi")])
+        )
 
 
 # ------------------------------------------------------------------------------------- dry run, status

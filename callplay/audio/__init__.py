@@ -9,6 +9,22 @@ from __future__ import annotations
 TARGETS: tuple[str, ...] = ("acs", "signalwire", "vonage", "chime")
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (
-    ".wav", ".wave", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd", ".gsm",
-    ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".caf", ".w64", ".rf64",
+    ".wav",
+    ".wave",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".aifc",
+    ".au",
+    ".snd",
+    ".gsm",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".caf",
+    ".w64",
+    ".rf64",
 )

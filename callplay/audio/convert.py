@@ -209,7 +209,7 @@ def convert_many(jobs_list: list[tuple[str, str, str]], opts: ConvertOptions, jo
     import soundfile  # noqa: F401 - inherited by the forked workers
     import soxr  # noqa: F401
 
-    chunks = [items[k::jobs * 4] for k in range(jobs * 4)]
+    chunks = [items[k :: jobs * 4] for k in range(jobs * 4)]
     out: dict[int, FixResult] = {}
     with _maybe_pool(jobs) as pool:
         assert pool is not None

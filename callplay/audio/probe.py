@@ -22,17 +22,45 @@ HEAD_BYTES = 4096  # one read covers the header of nearly every WAV/AIFF/AU file
 MP3_WALK_LIMIT = 32 * 1024 * 1024  # larger MP3s are estimated from their Xing header or bitrate
 
 WAV_TAGS = {
-    0x0001: "PCM", 0x0002: "MS_ADPCM", 0x0003: "FLOAT", 0x0006: "ALAW", 0x0007: "ULAW", 0x0011: "IMA_ADPCM",
-    0x0031: "GSM610", 0x0040: "G721_32", 0x0050: "MPEG_LAYER_II", 0x0055: "MPEG_LAYER_III",
+    0x0001: "PCM",
+    0x0002: "MS_ADPCM",
+    0x0003: "FLOAT",
+    0x0006: "ALAW",
+    0x0007: "ULAW",
+    0x0011: "IMA_ADPCM",
+    0x0031: "GSM610",
+    0x0040: "G721_32",
+    0x0050: "MPEG_LAYER_II",
+    0x0055: "MPEG_LAYER_III",
 }
 AU_ENCODINGS = {
-    1: ("ULAW", 8), 2: ("PCM_S8", 8), 3: ("PCM_16", 16), 4: ("PCM_24", 24), 5: ("PCM_32", 32),
-    6: ("FLOAT", 32), 7: ("DOUBLE", 64), 23: ("G721_32", 4), 27: ("ALAW", 8),
+    1: ("ULAW", 8),
+    2: ("PCM_S8", 8),
+    3: ("PCM_16", 16),
+    4: ("PCM_24", 24),
+    5: ("PCM_32", 32),
+    6: ("FLOAT", 32),
+    7: ("DOUBLE", 64),
+    23: ("G721_32", 4),
+    27: ("ALAW", 8),
 }
 AIFC_CODECS = {
-    b"NONE": "PCM", b"twos": "PCM", b"sowt": "PCM", b"in24": "PCM", b"in32": "PCM", b"raw ": "PCM_U8",
-    b"fl32": "FLOAT", b"FL32": "FLOAT", b"fl64": "DOUBLE", b"FL64": "DOUBLE", b"ulaw": "ULAW",
-    b"ULAW": "ULAW", b"alaw": "ALAW", b"ALAW": "ALAW", b"ima4": "IMA_ADPCM", b"GSM ": "GSM610",
+    b"NONE": "PCM",
+    b"twos": "PCM",
+    b"sowt": "PCM",
+    b"in24": "PCM",
+    b"in32": "PCM",
+    b"raw ": "PCM_U8",
+    b"fl32": "FLOAT",
+    b"FL32": "FLOAT",
+    b"fl64": "DOUBLE",
+    b"FL64": "DOUBLE",
+    b"ulaw": "ULAW",
+    b"ULAW": "ULAW",
+    b"alaw": "ALAW",
+    b"ALAW": "ALAW",
+    b"ima4": "IMA_ADPCM",
+    b"GSM ": "GSM610",
 }
 # Containers libsndfile can decode, so the full pass can measure their samples.
 DECODABLE = frozenset({"WAV", "RF64", "AIFF", "AU", "MP3", "FLAC", "OGG", "CAF", "W64"})

@@ -103,8 +103,12 @@ class FixResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "output": self.output, "target": self.target, "actions": self.actions,
-            "verdict": self.verdict, "error": self.error,
+            "source": self.source,
+            "output": self.output,
+            "target": self.target,
+            "actions": self.actions,
+            "verdict": self.verdict,
+            "error": self.error,
             "findings": [f.to_dict() for f in self.result.findings] if self.result else [],
         }
 
@@ -132,7 +136,9 @@ class ValidationReport:
     def counts(self) -> dict[str, int]:
         worst = [self.worst(r) for r in self.results]
         return {
-            "files": len(self.results), "failed": worst.count("fail"), "warned": worst.count("warn"),
+            "files": len(self.results),
+            "failed": worst.count("fail"),
+            "warned": worst.count("warn"),
             "passed": worst.count("ok"),
             "errors": sum(f.severity == "error" for r in self.results for f in r.findings),
             "warnings": sum(f.severity == "warning" for r in self.results for f in r.findings),
@@ -256,8 +262,10 @@ class ConvertReport:
         bad = [f for f in self.fixes if f.verdict == "fail"]
         if not bad:
             return None
-        return AudioInvalid(f"{len(bad)} of {len(self.fixes)} converted file(s) still fail validation",
-                            hint="see the table: silence, unreadable input or clipping cannot be converted away")
+        return AudioInvalid(
+            f"{len(bad)} of {len(self.fixes)} converted file(s) still fail validation",
+            hint="see the table: silence, unreadable input or clipping cannot be converted away",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"files": [f.to_dict() for f in self.fixes], "elapsed_s": round(self.elapsed_s, 3)}
@@ -304,8 +312,9 @@ def _junit_case(r: FileResult, target: str, strict: bool) -> tuple[str, int]:
     if failing:
         rules = ", ".join(dict.fromkeys(f.rule for f in failing))
         message = f"{r.source}: {rules}"
-        text = "\n".join(f"[{f.rule}] {f.severity}: {r.source}: {f.message}" + (f" -> {f.fix}" if f.fix else "")
-                         for f in failing)
+        text = "\n".join(
+            f"[{f.rule}] {f.severity}: {r.source}: {f.message}" + (f" -> {f.fix}" if f.fix else "") for f in failing
+        )
         kind, msg = quoteattr(failing[0].rule), quoteattr(message)
         inner.append(f"<failure type={kind} message={msg}>{escape(text)}</failure>")
     if other:

@@ -68,74 +68,195 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("empty", "error", "all", "header", "the file has 0 bytes", "re-export or re-upload the prompt"),
-    Rule("unreadable", "error", "all", "header",
-         "not audio, or a header too damaged to read (HTML error page, random bytes, cut inside 'fmt ')",
-         "re-export the prompt"),
-    Rule("truncated", "error", "all", "header",
-         "the file ends before the length its header declares (cut upload, interrupted copy)",
-         "re-upload; `callplay convert` writes a consistent copy of what is there"),
-    Rule("no-audio", "error", "all", "header", "the header is valid but there are no samples",
-         "re-export the prompt"),
-    Rule("format", "error", "all", "header",
-         "container the provider does not play (FLAC, OGG, M4A, AIFF on ACS, MP3 on Chime, ...)",
-         "`callplay convert FILE --target T --out DIR`"),
-    Rule("codec", "error", "all", "header",
-         "encoding inside WAV/AIFF/AU the provider does not play: float, ADPCM, mu-law/A-law on ACS, Vonage and "
-         "Chime; anything but 8/16-bit PCM, mu-law, A-law or GSM on SignalWire",
-         "`callplay convert FILE --target T --out DIR`"),
-    Rule("bit-depth", "error (chime: warning)", "acs, vonage, chime", "header",
-         "PCM that is not 16-bit (8, 24 or 32-bit)", "`callplay convert FILE --target T --out DIR`"),
-    Rule("sample-rate", "error (chime: warning)", "acs, vonage, chime", "header",
-         "WAV rate: ACS needs 16 kHz, Vonage 8 or 16 kHz, Chime recommends 8 kHz (MP3 rates are not checked)",
-         "`callplay convert FILE --target T --out DIR`"),
-    Rule("channels", "error (chime: warning)", "acs, vonage, chime", "header",
-         "WAV that is not mono", "`callplay convert FILE --target T --out DIR` (downmixes)"),
-    Rule("id3v2-missing", "error", "acs", "header", "MP3 without an ID3v2 tag, which ACS requires",
-         "`callplay convert FILE --target acs --out DIR` (writes WAV), or add an ID3v2 tag"),
-    Rule("wav-extensible", "warning", "acs, vonage, chime", "header",
-         "WAVE_FORMAT_EXTENSIBLE header: strict players expect the plain PCM header",
-         "`callplay convert FILE --target T --out DIR` (writes a plain header)"),
-    Rule("file-size", "error", "chime (50 MB); others when max_size_mb is set", "header",
-         "the file is larger than the provider (or your config) allows", "shorten it, or lower rate/channels"),
-    Rule("duration-max", "warning", "all", "header",
-         "longer than max_duration_s (default 2400 s: SignalWire advises splitting beyond 40 min)",
-         "split the prompt"),
-    Rule("duration-min", "warning", "all", "header", "shorter than min_duration_s (default 0.2 s)",
-         "check the export"),
-    Rule("header-oddity", "warning", "all", "header",
-         "the file reads, but its header is odd (0xFFFFFFFF data size, lost MP3 frame sync, junk before audio)",
-         "`callplay convert FILE --target T --out DIR`"),
-    Rule("fetch", "error", "all", "source",
-         "a URL or S3 object could not be fetched (HTTP status, timeout, too large, access denied)",
-         "fix the URL, its permissions or the server"),
-    Rule("content-type", "error or warning", "all", "source",
-         "the server's Content-Type is not audio (error: text/html...) or does not match the file (warning); "
-         "on Chime the S3 object must be audio/wav (error)",
-         "set the Content-Type when uploading (aws s3 cp --content-type audio/wav)"),
-    Rule("decode-error", "error", "all", "sample", "libsndfile cannot decode the samples",
-         "re-export the prompt"),
-    Rule("non-finite", "error", "all", "sample", "NaN or infinite samples in a float file",
-         "`callplay convert FILE --target T --out DIR` (zeroes them)"),
-    Rule("all-silent", "error", "all", "sample", "peak below silent_peak_dbfs (default -60 dBFS)",
-         "export the right take"),
-    Rule("clipping", "error", "all", "sample",
-         "clip_min_samples (default 3) or more samples at the codec's full scale (mu-law -0.17, A-law -0.14 dBFS)",
-         "re-record or re-export lower; `callplay convert` leaves -1 dBFS of headroom but keeps the distortion"),
-    Rule("peak", "warning", "all", "sample", "peak above max_peak_dbfs (default -1 dBFS): no headroom "
-         "for resampling and codec overshoot", "`callplay convert FILE --target T --out DIR`"),
-    Rule("loudness-low", "warning", "all", "sample",
-         "active-speech RMS below min_rms_dbfs (default -28 dBFS; RFC 7874: -22 +-6)",
-         "`callplay convert FILE --target T --normalize --out DIR`"),
-    Rule("loudness-high", "warning", "all", "sample", "active-speech RMS above max_rms_dbfs (default -16 dBFS)",
-         "re-master at about -22 dBFS RMS"),
-    Rule("silence-leading", "warning", "all", "sample",
-         "more than max_leading_silence_s (default 1.0 s) before the first sound",
-         "`callplay convert FILE --target T --trim --out DIR`"),
-    Rule("silence-trailing", "warning", "all", "sample",
-         "more than max_trailing_silence_s (default 2.0 s) after the last sound",
-         "`callplay convert FILE --target T --trim --out DIR`"),
-    Rule("dc-offset", "warning", "all", "sample", "a channel's mean above max_dc_offset (default 0.01 of full scale)",
-         "`callplay convert FILE --target T --out DIR` (removes DC)"),
+    Rule(
+        "unreadable",
+        "error",
+        "all",
+        "header",
+        "not audio, or a header too damaged to read (HTML error page, random bytes, cut inside 'fmt ')",
+        "re-export the prompt",
+    ),
+    Rule(
+        "truncated",
+        "error",
+        "all",
+        "header",
+        "the file ends before the length its header declares (cut upload, interrupted copy)",
+        "re-upload; `callplay convert` writes a consistent copy of what is there",
+    ),
+    Rule("no-audio", "error", "all", "header", "the header is valid but there are no samples", "re-export the prompt"),
+    Rule(
+        "format",
+        "error",
+        "all",
+        "header",
+        "container the provider does not play (FLAC, OGG, M4A, AIFF on ACS, MP3 on Chime, ...)",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "codec",
+        "error",
+        "all",
+        "header",
+        "encoding inside WAV/AIFF/AU the provider does not play: float, ADPCM, mu-law/A-law on ACS, Vonage and "
+        "Chime; anything but 8/16-bit PCM, mu-law, A-law or GSM on SignalWire",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "bit-depth",
+        "error (chime: warning)",
+        "acs, vonage, chime",
+        "header",
+        "PCM that is not 16-bit (8, 24 or 32-bit)",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "sample-rate",
+        "error (chime: warning)",
+        "acs, vonage, chime",
+        "header",
+        "WAV rate: ACS needs 16 kHz, Vonage 8 or 16 kHz, Chime recommends 8 kHz (MP3 rates are not checked)",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "channels",
+        "error (chime: warning)",
+        "acs, vonage, chime",
+        "header",
+        "WAV that is not mono",
+        "`callplay convert FILE --target T --out DIR` (downmixes)",
+    ),
+    Rule(
+        "id3v2-missing",
+        "error",
+        "acs",
+        "header",
+        "MP3 without an ID3v2 tag, which ACS requires",
+        "`callplay convert FILE --target acs --out DIR` (writes WAV), or add an ID3v2 tag",
+    ),
+    Rule(
+        "wav-extensible",
+        "warning",
+        "acs, vonage, chime",
+        "header",
+        "WAVE_FORMAT_EXTENSIBLE header: strict players expect the plain PCM header",
+        "`callplay convert FILE --target T --out DIR` (writes a plain header)",
+    ),
+    Rule(
+        "file-size",
+        "error",
+        "chime (50 MB); others when max_size_mb is set",
+        "header",
+        "the file is larger than the provider (or your config) allows",
+        "shorten it, or lower rate/channels",
+    ),
+    Rule(
+        "duration-max",
+        "warning",
+        "all",
+        "header",
+        "longer than max_duration_s (default 2400 s: SignalWire advises splitting beyond 40 min)",
+        "split the prompt",
+    ),
+    Rule("duration-min", "warning", "all", "header", "shorter than min_duration_s (default 0.2 s)", "check the export"),
+    Rule(
+        "header-oddity",
+        "warning",
+        "all",
+        "header",
+        "the file reads, but its header is odd (0xFFFFFFFF data size, lost MP3 frame sync, junk before audio)",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "fetch",
+        "error",
+        "all",
+        "source",
+        "a URL or S3 object could not be fetched (HTTP status, timeout, too large, access denied)",
+        "fix the URL, its permissions or the server",
+    ),
+    Rule(
+        "content-type",
+        "error or warning",
+        "all",
+        "source",
+        "the server's Content-Type is not audio (error: text/html...) or does not match the file (warning); "
+        "on Chime the S3 object must be audio/wav (error)",
+        "set the Content-Type when uploading (aws s3 cp --content-type audio/wav)",
+    ),
+    Rule("decode-error", "error", "all", "sample", "libsndfile cannot decode the samples", "re-export the prompt"),
+    Rule(
+        "non-finite",
+        "error",
+        "all",
+        "sample",
+        "NaN or infinite samples in a float file",
+        "`callplay convert FILE --target T --out DIR` (zeroes them)",
+    ),
+    Rule(
+        "all-silent",
+        "error",
+        "all",
+        "sample",
+        "peak below silent_peak_dbfs (default -60 dBFS)",
+        "export the right take",
+    ),
+    Rule(
+        "clipping",
+        "error",
+        "all",
+        "sample",
+        "clip_min_samples (default 3) or more samples at the codec's full scale (mu-law -0.17, A-law -0.14 dBFS)",
+        "re-record or re-export lower; `callplay convert` leaves -1 dBFS of headroom but keeps the distortion",
+    ),
+    Rule(
+        "peak",
+        "warning",
+        "all",
+        "sample",
+        "peak above max_peak_dbfs (default -1 dBFS): no headroom for resampling and codec overshoot",
+        "`callplay convert FILE --target T --out DIR`",
+    ),
+    Rule(
+        "loudness-low",
+        "warning",
+        "all",
+        "sample",
+        "active-speech RMS below min_rms_dbfs (default -28 dBFS; RFC 7874: -22 +-6)",
+        "`callplay convert FILE --target T --normalize --out DIR`",
+    ),
+    Rule(
+        "loudness-high",
+        "warning",
+        "all",
+        "sample",
+        "active-speech RMS above max_rms_dbfs (default -16 dBFS)",
+        "re-master at about -22 dBFS RMS",
+    ),
+    Rule(
+        "silence-leading",
+        "warning",
+        "all",
+        "sample",
+        "more than max_leading_silence_s (default 1.0 s) before the first sound",
+        "`callplay convert FILE --target T --trim --out DIR`",
+    ),
+    Rule(
+        "silence-trailing",
+        "warning",
+        "all",
+        "sample",
+        "more than max_trailing_silence_s (default 2.0 s) after the last sound",
+        "`callplay convert FILE --target T --trim --out DIR`",
+    ),
+    Rule(
+        "dc-offset",
+        "warning",
+        "all",
+        "sample",
+        "a channel's mean above max_dc_offset (default 0.01 of full scale)",
+        "`callplay convert FILE --target T --out DIR` (removes DC)",
+    ),
 )
 RULE_IDS = frozenset(r.id for r in RULES)
 HEADER_RULES = frozenset(r.id for r in RULES if r.kind == "header")
@@ -218,8 +339,10 @@ def _thresholds(base: Thresholds, raw: Mapping[str, Any], table: str) -> Thresho
     if table != "audio":
         extra = set(raw) - set(_THRESHOLD_KEYS)
         if extra:
-            raise ConfigError(f"unknown key(s) in [{table}]: {', '.join(sorted(extra))}",
-                              f"per-target keys: {', '.join(_THRESHOLD_KEYS)}; the others go in [audio]")
+            raise ConfigError(
+                f"unknown key(s) in [{table}]: {', '.join(sorted(extra))}",
+                f"per-target keys: {', '.join(_THRESHOLD_KEYS)}; the others go in [audio]",
+            )
     changes: dict[str, Any] = {}
     for key in raw:
         if key in _THRESHOLD_KEYS:
@@ -233,8 +356,9 @@ def _rule_list(value: Any) -> list[str]:
         raise ConfigError("[audio] ignore must be a list of rule IDs", 'e.g. ignore = ["dc-offset"]')
     bad = [v for v in value if v not in RULE_IDS]
     if bad:
-        raise ConfigError(f"unknown rule ID(s) in [audio] ignore: {', '.join(bad)}",
-                          f"rule IDs: {', '.join(sorted(RULE_IDS))}")
+        raise ConfigError(
+            f"unknown rule ID(s) in [audio] ignore: {', '.join(bad)}", f"rule IDs: {', '.join(sorted(RULE_IDS))}"
+        )
     return value
 
 
@@ -365,11 +489,16 @@ def _file_level(c: _Ctx) -> bool:
         c.add("unreadable", "error", p.error, "re-export the prompt as 16-bit PCM WAV")
         return False
     if p.truncated:
-        c.add("truncated", "error", _truncated_message(p),
-              c.convert("re-upload the complete file, or keep what is there"))
+        c.add(
+            "truncated", "error", _truncated_message(p), c.convert("re-upload the complete file, or keep what is there")
+        )
     if p.length_known and p.frames == 0 and not p.truncated:
-        c.add("no-audio", "error", "no audio samples: " + ("; ".join(p.notes) or "the data is empty"),
-              "re-export the prompt")
+        c.add(
+            "no-audio",
+            "error",
+            "no audio samples: " + ("; ".join(p.notes) or "the data is empty"),
+            "re-export the prompt",
+        )
         return False
     for note in p.notes:
         if not note.startswith("data chunk declares 0 bytes"):
@@ -388,13 +517,19 @@ def _container(c: _Ctx) -> bool:
     """Container rules; False when the container itself is refused (codec details would be noise)."""
     p, t = c.probe, c.target
     accepted = {
-        "acs": ("WAV", "MP3"), "vonage": ("WAV", "MP3"), "chime": ("WAV",),
+        "acs": ("WAV", "MP3"),
+        "vonage": ("WAV", "MP3"),
+        "chime": ("WAV",),
         "signalwire": ("WAV", "MP3", "AIFF", "AU", "GSM"),
     }[t]
     if p.container in accepted and not (p.container == "MP3" and p.subtype != "MPEG_LAYER_III"):
         if t == "acs" and p.container == "MP3" and not p.has_id3v2:
-            c.add("id3v2-missing", "error", "MP3 without an ID3v2 tag: ACS plays only MP3s that have one",
-                  c.convert("add an ID3v2 tag, or write a 16 kHz mono WAV"))
+            c.add(
+                "id3v2-missing",
+                "error",
+                "MP3 without an ID3v2 tag: ACS plays only MP3s that have one",
+                c.convert("add an ID3v2 tag, or write a 16 kHz mono WAV"),
+            )
         return True
     layer = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2"}
     what = layer.get(p.subtype, p.container) if p.container == "MP3" else p.container
@@ -417,21 +552,37 @@ def _pcm_rules(c: _Ctx) -> None:
         return
     if t == "signalwire":
         if p.subtype not in _SW_CODECS:
-            c.add("codec", "error", f"{p.subtype} is not in SignalWire's list (PCM 8/16-bit, mu-law, GSM)",
-                  c.convert("write 16-bit PCM"))
+            c.add(
+                "codec",
+                "error",
+                f"{p.subtype} is not in SignalWire's list (PCM 8/16-bit, mu-law, GSM)",
+                c.convert("write 16-bit PCM"),
+            )
         return
     chime = t == "chime"
     if not p.is_pcm:
         kind = "uncompressed PCM" if chime else "16-bit PCM"
-        c.add("codec", "error", f"{p.container} {p.subtype}: {c.pname} plays only {kind} WAV",
-              c.convert("write 16-bit PCM"))
+        c.add(
+            "codec",
+            "error",
+            f"{p.container} {p.subtype}: {c.pname} plays only {kind} WAV",
+            c.convert("write 16-bit PCM"),
+        )
     elif p.bits != 16:
-        c.add("bit-depth", "warning" if chime else "error",
-              f"{p.bits}-bit PCM: {c.pname} {'recommends' if chime else 'needs'} 16-bit", c.convert("write 16-bit"))
+        c.add(
+            "bit-depth",
+            "warning" if chime else "error",
+            f"{p.bits}-bit PCM: {c.pname} {'recommends' if chime else 'needs'} 16-bit",
+            c.convert("write 16-bit"),
+        )
     _rate_and_channels(c)
     if p.extensible and t != "signalwire":
-        c.add("wav-extensible", "warning", "WAVE_FORMAT_EXTENSIBLE header; strict players expect plain PCM",
-              c.convert("write a plain PCM header"))
+        c.add(
+            "wav-extensible",
+            "warning",
+            "WAVE_FORMAT_EXTENSIBLE header; strict players expect plain PCM",
+            c.convert("write a plain PCM header"),
+        )
 
 
 _RATES = {"acs": (16000,), "vonage": (8000, 16000), "chime": (8000,)}
@@ -446,8 +597,12 @@ def _rate_and_channels(c: _Ctx) -> None:
     verb = "recommends" if t == "chime" else "needs"
     if p.sample_rate not in rates:
         need = " or ".join(f"{r // 1000} kHz" for r in rates)
-        c.add("sample-rate", sev, f"{p.sample_rate / 1000:g} kHz: {c.pname} {verb} {need}",
-              c.convert(f"resample to {rates[-1] // 1000} kHz mono"))
+        c.add(
+            "sample-rate",
+            sev,
+            f"{p.sample_rate / 1000:g} kHz: {c.pname} {verb} {need}",
+            c.convert(f"resample to {rates[-1] // 1000} kHz mono"),
+        )
     if p.channels != 1:
         c.add("channels", sev, f"{p.channels} channels: {c.pname} {verb} mono", c.convert("downmix to mono"))
 
@@ -458,16 +613,25 @@ def _size_and_length(c: _Ctx, th: Thresholds) -> None:
     if c.target == "chime":
         limit = min(limit or CHIME_MAX_BYTES, CHIME_MAX_BYTES)
     if limit is not None and p.size_bytes > limit:
-        c.add("file-size", "error", f"{p.size_bytes / 1048576:.1f} MB: {c.pname} takes at most "
-              f"{limit / 1048576:.0f} MB", c.convert("shorten it, or write 8 kHz mono 16-bit"))
+        c.add(
+            "file-size",
+            "error",
+            f"{p.size_bytes / 1048576:.1f} MB: {c.pname} takes at most {limit / 1048576:.0f} MB",
+            c.convert("shorten it, or write 8 kHz mono 16-bit"),
+        )
     if not p.length_known or p.truncated:
         return
     if p.duration_s > th.max_duration_s:
-        c.add("duration-max", "warning", f"{p.duration_s:.0f} s long (limit {th.max_duration_s:g} s)",
-              "split the prompt")
+        c.add(
+            "duration-max", "warning", f"{p.duration_s:.0f} s long (limit {th.max_duration_s:g} s)", "split the prompt"
+        )
     if 0 < p.duration_s < th.min_duration_s:
-        c.add("duration-min", "warning", f"only {p.duration_s * 1000:.0f} ms long (minimum {th.min_duration_s:g} s)",
-              "check the export")
+        c.add(
+            "duration-min",
+            "warning",
+            f"only {p.duration_s * 1000:.0f} ms long (minimum {th.min_duration_s:g} s)",
+            "check the export",
+        )
 
 
 def _source_rules(c: _Ctx, kind: SourceKind) -> None:
@@ -475,19 +639,31 @@ def _source_rules(c: _Ctx, kind: SourceKind) -> None:
     p, ctype = c.probe, (c.probe.content_type or "").split(";")[0].strip().lower()
     if kind == "s3" and c.target == "chime":
         if ctype not in WAV_TYPES:
-            c.add("content-type", "error", f"S3 ContentType is {ctype or 'missing'}: Chime needs audio/wav",
-                  "aws s3 cp FILE s3://BUCKET/KEY --content-type audio/wav")
+            c.add(
+                "content-type",
+                "error",
+                f"S3 ContentType is {ctype or 'missing'}: Chime needs audio/wav",
+                "aws s3 cp FILE s3://BUCKET/KEY --content-type audio/wav",
+            )
         return
     if not ctype:
         c.add("content-type", "warning", "the server sends no Content-Type", "serve it as audio/wav or audio/mpeg")
     elif ctype.startswith(("text/", "application/json", "application/xml", "application/xhtml")):
-        c.add("content-type", "error", f"Content-Type {ctype}: the provider will not take it for audio",
-              "serve the file with an audio/* Content-Type")
+        c.add(
+            "content-type",
+            "error",
+            f"Content-Type {ctype}: the provider will not take it for audio",
+            "serve the file with an audio/* Content-Type",
+        )
     elif ctype in ("application/octet-stream", "binary/octet-stream"):
         c.add("content-type", "warning", f"generic Content-Type {ctype}", "serve it as audio/wav or audio/mpeg")
     elif p.ok and p.container in _MIME and ctype not in _MIME[p.container]:
-        c.add("content-type", "warning", f"Content-Type {ctype} but the file is {p.container}",
-              f"serve it as {_MIME[p.container][0]}")
+        c.add(
+            "content-type",
+            "warning",
+            f"Content-Type {ctype} but the file is {p.container}",
+            f"serve it as {_MIME[p.container][0]}",
+        )
 
 
 def _sample_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
@@ -500,8 +676,12 @@ def _sample_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
         c.add("non-finite", "error", f"{st.non_finite} NaN/inf samples", c.convert("zero them"))
     peak_dbfs = st.peak_dbfs
     if peak_dbfs < th.silent_peak_dbfs:
-        c.add("all-silent", "error", f"silent: peak {_db(peak_dbfs)} (below {th.silent_peak_dbfs:g} dBFS)",
-              "export the right take")
+        c.add(
+            "all-silent",
+            "error",
+            f"silent: peak {_db(peak_dbfs)} (below {th.silent_peak_dbfs:g} dBFS)",
+            "export the right take",
+        )
         return
     _level_rules(c, st, th, peak_dbfs)
     _silence_rules(c, st, th)
@@ -510,29 +690,54 @@ def _sample_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
 def _level_rules(c: _Ctx, st: SampleStats, th: Thresholds, peak_dbfs: float) -> None:
     if st.clipped >= th.clip_min_samples:
         full = _db(20 * math.log10(st.clip_level))
-        c.add("clipping", "error", f"clipped: {st.clipped} samples at full scale ({full})",
-              c.convert("re-record lower, or leave -1 dBFS headroom"))
+        c.add(
+            "clipping",
+            "error",
+            f"clipped: {st.clipped} samples at full scale ({full})",
+            c.convert("re-record lower, or leave -1 dBFS headroom"),
+        )
     elif peak_dbfs > th.max_peak_dbfs:
-        c.add("peak", "warning", f"peak {_db(peak_dbfs)} is above {th.max_peak_dbfs:g} dBFS",
-              c.convert("leave headroom"))
+        c.add(
+            "peak", "warning", f"peak {_db(peak_dbfs)} is above {th.max_peak_dbfs:g} dBFS", c.convert("leave headroom")
+        )
     if st.active_rms_dbfs < th.min_rms_dbfs:
-        c.add("loudness-low", "warning", f"quiet: speech RMS {_db(st.active_rms_dbfs)} (minimum {th.min_rms_dbfs:g})",
-              c.convert("raise the level", " --normalize"))
+        c.add(
+            "loudness-low",
+            "warning",
+            f"quiet: speech RMS {_db(st.active_rms_dbfs)} (minimum {th.min_rms_dbfs:g})",
+            c.convert("raise the level", " --normalize"),
+        )
     elif st.active_rms_dbfs > th.max_rms_dbfs:
-        c.add("loudness-high", "warning", f"loud: speech RMS {_db(st.active_rms_dbfs)} (maximum {th.max_rms_dbfs:g})",
-              "re-master at about -22 dBFS RMS")
+        c.add(
+            "loudness-high",
+            "warning",
+            f"loud: speech RMS {_db(st.active_rms_dbfs)} (maximum {th.max_rms_dbfs:g})",
+            "re-master at about -22 dBFS RMS",
+        )
     if st.dc_offset > th.max_dc_offset:
-        c.add("dc-offset", "warning", f"DC offset {st.dc_offset:.3f} of full scale (max {th.max_dc_offset:g})",
-              c.convert("remove it"))
+        c.add(
+            "dc-offset",
+            "warning",
+            f"DC offset {st.dc_offset:.3f} of full scale (max {th.max_dc_offset:g})",
+            c.convert("remove it"),
+        )
 
 
 def _silence_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
     if st.leading_silence_s > th.max_leading_silence_s:
-        c.add("silence-leading", "warning", f"{st.leading_silence_s:.2f} s of silence before the first sound "
-              f"(max {th.max_leading_silence_s:g} s)", c.convert("trim it", " --trim"))
+        c.add(
+            "silence-leading",
+            "warning",
+            f"{st.leading_silence_s:.2f} s of silence before the first sound (max {th.max_leading_silence_s:g} s)",
+            c.convert("trim it", " --trim"),
+        )
     if st.trailing_silence_s > th.max_trailing_silence_s:
-        c.add("silence-trailing", "warning", f"{st.trailing_silence_s:.2f} s of silence after the last sound "
-              f"(max {th.max_trailing_silence_s:g} s)", c.convert("trim it", " --trim"))
+        c.add(
+            "silence-trailing",
+            "warning",
+            f"{st.trailing_silence_s:.2f} s of silence after the last sound (max {th.max_trailing_silence_s:g} s)",
+            c.convert("trim it", " --trim"),
+        )
 
 
 def _db(value: float) -> str:

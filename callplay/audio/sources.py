@@ -139,8 +139,9 @@ def fetch_url(url: str, timeout: float, max_bytes: int) -> Fetched:
     import httpx
 
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True,
-                          headers={"User-Agent": "callplay-validate-audio"}) as resp:
+        with httpx.stream(
+            "GET", url, timeout=timeout, follow_redirects=True, headers={"User-Agent": "callplay-validate-audio"}
+        ) as resp:
             ctype = resp.headers.get("content-type")
             if resp.status_code >= 400 or resp.status_code < 200:
                 return Fetched(None, 0, ctype, f"HTTP {resp.status_code} {resp.reason_phrase}".strip())

@@ -234,14 +234,20 @@ def _run_remote(remote: list[Source], opts: CheckOptions, advance: Callable[[int
 
 
 def validate(
-    sources: list[Source], opts: CheckOptions, *, strict: bool = False, jobs: int | None = None,
-    quiet: bool = False, progress: bool = True,
+    sources: list[Source],
+    opts: CheckOptions,
+    *,
+    strict: bool = False,
+    jobs: int | None = None,
+    quiet: bool = False,
+    progress: bool = True,
 ) -> ValidationReport:
     start = time.perf_counter()
     with _gc_paused():
         results = check_sources(sources, opts, jobs, progress)
-        return ValidationReport(opts.targets, results, quick=opts.quick, strict=strict,
-                                elapsed_s=time.perf_counter() - start, quiet=quiet)
+        return ValidationReport(
+            opts.targets, results, quick=opts.quick, strict=strict, elapsed_s=time.perf_counter() - start, quiet=quiet
+        )
 
 
 @contextmanager

@@ -90,18 +90,34 @@ def _on_update(event: Mapping[str, Any], args: dict[str, str], env: Mapping[str,
     try:
         actions = build_actions(args, event)
     except ValueError as exc:
-        _report(env, post, args.get("callback_url"), event, args.get("control_id", ""), "failed",
-                error_type="InvalidArguments", error_message=str(exc))
+        _report(
+            env,
+            post,
+            args.get("callback_url"),
+            event,
+            args.get("control_id", ""),
+            "failed",
+            error_type="InvalidArguments",
+            error_message=str(exc),
+        )
         return _response([], None)
     if current:  # the new list replaces ours: that playback ends here
-        _report(env, post, attrs.get(ATTR_CALLBACK), event, current, "canceled",
-                reason=f"replaced by {args.get('control_id', 'another update')}")
+        _report(
+            env,
+            post,
+            attrs.get(ATTR_CALLBACK),
+            event,
+            current,
+            "canceled",
+            reason=f"replaced by {args.get('control_id', 'another update')}",
+        )
     ours = {ATTR_CONTROL_ID: args.get("control_id", ""), ATTR_KIND: action, ATTR_CALLBACK: args.get("callback_url", "")}
     return _response(actions, {**_without_ours(attrs), **{k: v for k, v in ours.items() if v}})
 
 
-def _on_stop(event: Mapping[str, Any], args: dict[str, str], attrs: dict[str, str], env: Mapping[str, str],
-             post: Poster) -> dict[str, Any]:
+def _on_stop(
+    event: Mapping[str, Any], args: dict[str, str], attrs: dict[str, str], env: Mapping[str, str], post: Poster
+) -> dict[str, Any]:
     current = attrs.get(ATTR_CONTROL_ID, "")
     wanted = args.get("control_id", "")
     if not current or (wanted and wanted != current):
@@ -214,10 +230,17 @@ def _pass_through(event: Mapping[str, Any], env: Mapping[str, str], post: Poster
     ended = kind in RESULT_STATES and (current or attrs.get(ATTR_KIND) == "stop")
     if ended and current:
         data = event.get("ActionData") or {}
-        _report(env, post, attrs.get(ATTR_CALLBACK), event, current, RESULT_STATES[kind],
-                error_type=str(data.get("ErrorType") or event.get("ErrorType") or ""),
-                error_message=str(data.get("ErrorMessage") or event.get("ErrorMessage") or ""),
-                reason="hangup" if kind == "HANGUP" else "")
+        _report(
+            env,
+            post,
+            attrs.get(ATTR_CALLBACK),
+            event,
+            current,
+            RESULT_STATES[kind],
+            error_type=str(data.get("ErrorType") or event.get("ErrorType") or ""),
+            error_message=str(data.get("ErrorMessage") or event.get("ErrorMessage") or ""),
+            reason="hangup" if kind == "HANGUP" else "",
+        )
     if ended:
         ours = {}  # callplay's list is over: later results belong to the user's actions
     response = _hook(event)
@@ -256,8 +279,15 @@ def _response(actions: list[dict[str, Any]], attrs: dict[str, str] | None) -> di
 # ----------------------------------------------------------------------------------------- callbacks
 
 
-def _report(env: Mapping[str, str], post: Poster, url: str | None, event: Mapping[str, Any], control_id: str,
-            state: str, **detail: str) -> None:
+def _report(
+    env: Mapping[str, str],
+    post: Poster,
+    url: str | None,
+    event: Mapping[str, Any],
+    control_id: str,
+    state: str,
+    **detail: str,
+) -> None:
     """POST one callplay event to the callback URL (when there is one); never raises."""
     if not url or not url.startswith(("http://", "https://")) or not control_id:
         return

@@ -26,18 +26,30 @@ class LambdaPackage:
     sha256: str
     handler: str = HANDLER
     runtime: str = RUNTIME
-    environment: dict[str, str] = field(default_factory=lambda: {
-        "CALLPLAY_EVENTS_SECRET": "the profile's callback_secret (optional; signs events)"})
+    environment: dict[str, str] = field(
+        default_factory=lambda: {"CALLPLAY_EVENTS_SECRET": "the profile's callback_secret (optional; signs events)"}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     def to_tables(self) -> list[TableSpec]:
-        rows = [["zip", self.path], ["files", ", ".join(self.files)], ["handler", self.handler],
-                ["runtime", f"{self.runtime} (or any Python 3.11+)"], ["sha256", self.sha256]]
+        rows = [
+            ["zip", self.path],
+            ["files", ", ".join(self.files)],
+            ["handler", self.handler],
+            ["runtime", f"{self.runtime} (or any Python 3.11+)"],
+            ["sha256", self.sha256],
+        ]
         rows += [[f"env {k}", v] for k, v in self.environment.items()]
-        return [TableSpec("Chime Lambda package", ["field", "value"], rows,
-                          caption="set the function's handler as shown; edit hooks.py for your own call flow")]
+        return [
+            TableSpec(
+                "Chime Lambda package",
+                ["field", "value"],
+                rows,
+                caption="set the function's handler as shown; edit hooks.py for your own call flow",
+            )
+        ]
 
 
 def build(out: Path, hooks_file: Path | None = None) -> LambdaPackage:

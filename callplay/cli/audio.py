@@ -23,13 +23,19 @@ if TYPE_CHECKING:
 
 InputsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Files, directories (recursive), - (a list on stdin), http(s) URLs, s3://bucket/key or "
-                   "s3://bucket/prefix/.", show_default=False),
+    typer.Argument(
+        help="Files, directories (recursive), - (a list on stdin), http(s) URLs, s3://bucket/key or "
+        "s3://bucket/prefix/.",
+        show_default=False,
+    ),
 ]
 TargetOpt = Annotated[
     str | None,
-    typer.Option("--target", "-t", help="acs, signalwire, vonage, chime, several (acs,chime) or all. "
-                 "Default: the provider of --profile."),
+    typer.Option(
+        "--target",
+        "-t",
+        help="acs, signalwire, vonage, chime, several (acs,chime) or all. Default: the provider of --profile.",
+    ),
 ]
 IncludeOpt = Annotated[
     list[str] | None,
@@ -181,9 +187,7 @@ def _refuse_overwrite(src: str, dest: str, in_place: bool) -> None:
         raise UsageError(f"{dest} would overwrite its source", "choose another --out, or pass --in-place")
 
 
-def _convert(
-    plans: list[tuple[Source, str, str]], settings: AudioSettings, jobs: int, **kw: Any
-) -> list[FixResult]:
+def _convert(plans: list[tuple[Source, str, str]], settings: AudioSettings, jobs: int, **kw: Any) -> list[FixResult]:
     from callplay.audio.convert import ConvertOptions, convert_many
     from callplay.audio.validate import default_jobs
 
@@ -199,9 +203,20 @@ def _convert(
 
 
 def _validate_work(
-    inputs: list[str] | None, target: str | None, profile: str | None, *, quick: bool, strict: bool,
-    include: list[str] | None, exclude: list[str] | None, jobs: int, ignore: str | None, quiet: bool,
-    fix: bool, out: Path | None, convert_kw: dict[str, Any],
+    inputs: list[str] | None,
+    target: str | None,
+    profile: str | None,
+    *,
+    quick: bool,
+    strict: bool,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    jobs: int,
+    ignore: str | None,
+    quiet: bool,
+    fix: bool,
+    out: Path | None,
+    convert_kw: dict[str, Any],
 ) -> ValidationReport:
     from callplay.audio.sources import collect
     from callplay.audio.validate import CheckOptions, validate
@@ -222,7 +237,11 @@ def _validate_work(
 
 
 def _fix(
-    report: ValidationReport, targets: list[str], out: Path | None, settings: AudioSettings, jobs: int,
+    report: ValidationReport,
+    targets: list[str],
+    out: Path | None,
+    settings: AudioSettings,
+    jobs: int,
     convert_kw: dict[str, Any],
 ) -> list[FixResult]:
     """Convert each local file that fails a target, for that target (into out/<target>/ when several)."""
@@ -262,9 +281,21 @@ def register(app: typer.Typer) -> None:
         convert_kw = {"normalize": normalize, "trim": trim}
 
         def work() -> ValidationReport:
-            rep = _validate_work(inputs, target, profile, quick=quick, strict=strict, include=include,
-                                 exclude=exclude, jobs=jobs, ignore=ignore, quiet=quiet, fix=fix, out=out,
-                                 convert_kw=convert_kw)
+            rep = _validate_work(
+                inputs,
+                target,
+                profile,
+                quick=quick,
+                strict=strict,
+                include=include,
+                exclude=exclude,
+                jobs=jobs,
+                ignore=ignore,
+                quiet=quiet,
+                fix=fix,
+                out=out,
+                convert_kw=convert_kw,
+            )
             _write_report(report, rep)
             return rep
 
@@ -309,8 +340,9 @@ def register(app: typer.Typer) -> None:
             _check_encoding(encoding, targets)
             settings = load_settings()
             plans = plan(collect(inputs, include, exclude), targets, out, in_place)
-            fixes = _convert(plans, settings, jobs, normalize=normalize, peak_dbfs=peak_dbfs, trim=trim,
-                             encoding=encoding)
+            fixes = _convert(
+                plans, settings, jobs, normalize=normalize, peak_dbfs=peak_dbfs, trim=trim, encoding=encoding
+            )
             return ConvertReport(fixes, time.perf_counter() - start)
 
         run("convert", output, work)
@@ -336,8 +368,11 @@ def _plain_run(work: Any, fmt: str) -> NoReturn:
         if os.environ.get("CALLPLAY_DEBUG") == "1":
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        bug = CallplayError(f"unexpected error: {type(exc).__name__}: {first}".rstrip(": "),
-                            "run again with CALLPLAY_DEBUG=1 for the traceback, and report it", code="unexpected")
+        bug = CallplayError(
+            f"unexpected error: {type(exc).__name__}: {first}".rstrip(": "),
+            "run again with CALLPLAY_DEBUG=1 for the traceback, and report it",
+            code="unexpected",
+        )
         _plain_error(bug, github)
     sys.stdout.write(rep.github() if github else rep.junit())
     sys.stdout.flush()

@@ -74,8 +74,15 @@ SIGNED_HEADERS_VALUE = ";".join(REQUIRED_SIGNED_HEADERS)
 JWT_ISSUER = "https://acscallautomation.communication.azure.com"
 EVENT_PREFIX = "Microsoft.Communication."
 STATUS_CODES = {400: "8523", 401: "7509", 403: "7504", 404: "8522", 405: "8520", 409: "8519", 412: "8583"}
-CALL_STATES = {"unknown", "connecting", "connected", "transferring", "transferAccepted", "disconnecting",
-               "disconnected"}
+CALL_STATES = {
+    "unknown",
+    "connecting",
+    "connected",
+    "transferring",
+    "transferAccepted",
+    "disconnecting",
+    "disconnected",
+}
 
 # Result texts as ACS sends them (the 8508 typo included).
 OK_RESULT = {"code": 200, "subCode": 0, "message": "Action completed successfully."}
@@ -83,9 +90,7 @@ CANCELED_RESULT = {"code": 400, "subCode": 8508, "message": "Action falied, the 
 FORMAT_INVALID = (8535, "Action failed, file format is invalid.")
 DOWNLOAD_FAILED = (8536, "Action failed, file could not be downloaded.")
 EMPTY_TEXT = (8582, "Action failed, play source text or SSML is empty.")
-BAD_SSML = (
-    8565, "Action failed due to a bad request to Cognitive Services. Please check your input parameters."
-)
+BAD_SSML = (8565, "Action failed due to a bad request to Cognitive Services. Please check your input parameters.")
 
 CHARS_PER_SECOND = 15.0
 MIN_SPEECH_S = 0.5
@@ -129,9 +134,7 @@ def signed_headers(
     }
 
 
-def verify(
-    access_key: str, method: str, path_and_query: str, headers: Mapping[str, str], body: bytes
-) -> bool:
+def verify(access_key: str, method: str, path_and_query: str, headers: Mapping[str, str], body: bytes) -> bool:
     """True when the request is signed with `access_key`. `headers` has lower-case names (host included)."""
     fields = _auth_fields(headers.get("authorization", ""))
     if fields is None:
@@ -165,9 +168,7 @@ def _same(a: str, b: str) -> bool:
 
 TEAMS_USER_PREFIXES = ("8:orgid:", "8:dod:", "8:gcch:", "8:teamsvisitor:")
 TEAMS_APP_PREFIXES = ("28:orgid:", "28:dod:", "28:gcch:", "28:dod-global:", "28:gcch-global:")
-SUB_OBJECTS = (
-    "communicationUser", "phoneNumber", "microsoftTeamsUser", "microsoftTeamsApp", "teamsExtensionUser"
-)
+SUB_OBJECTS = ("communicationUser", "phoneNumber", "microsoftTeamsUser", "microsoftTeamsApp", "teamsExtensionUser")
 
 
 def identifier_model(raw_id: str) -> dict[str, Any]:
@@ -178,13 +179,13 @@ def identifier_model(raw_id: str) -> dict[str, Any]:
     for prefix in TEAMS_APP_PREFIXES:
         if raw_id.startswith(prefix):
             cloud = prefix.split(":")[1].replace("orgid", "public").split("-")[0]
-            app = {"appId": raw_id[len(prefix):], "cloud": cloud}
+            app = {"appId": raw_id[len(prefix) :], "cloud": cloud}
             return {"kind": "microsoftTeamsApp", **out, "microsoftTeamsApp": app}
     for prefix in TEAMS_USER_PREFIXES:
         if raw_id.startswith(prefix):
             anonymous = prefix == "8:teamsvisitor:"
             cloud = "public" if anonymous or prefix == "8:orgid:" else prefix.split(":")[1]
-            user = {"userId": raw_id[len(prefix):], "isAnonymous": anonymous, "cloud": cloud}
+            user = {"userId": raw_id[len(prefix) :], "isAnonymous": anonymous, "cloud": cloud}
             return {"kind": "microsoftTeamsUser", **out, "microsoftTeamsUser": user}
     if raw_id.startswith("8:"):
         return {"kind": "communicationUser", **out, "communicationUser": {"id": raw_id}}
@@ -345,8 +346,12 @@ def probe_audio(data: bytes) -> float:
     if info.format == "MP3":
         ok = data[:3] == b"ID3"  # ACS plays MP3 with an ID3v2 tag only (providers.md 6.1)
     else:
-        ok = (info.format in ("WAV", "WAVEX") and info.subtype == "PCM_16" and info.channels == 1
-              and info.samplerate == 16000)
+        ok = (
+            info.format in ("WAV", "WAVEX")
+            and info.subtype == "PCM_16"
+            and info.channels == 1
+            and info.samplerate == 16000
+        )
     if not ok or info.samplerate <= 0:
         raise PlayFailure(*FORMAT_INVALID)
     return float(info.frames) / float(info.samplerate)
@@ -447,8 +452,10 @@ def _acs_data(call: SimCall) -> dict[str, Any]:
     if "serverCallId" not in acs:
         acs["serverCallId"] = _b64url(f"https://emulator.callplay.local/conv/{uuid.uuid4()}?i=1".encode())
     acs.setdefault("correlationId", str(uuid.uuid4()))
-    acs.setdefault("mediaStreamingSubscription",
-                   {"id": str(uuid.uuid4()), "state": "disabled", "subscribedContentTypes": ["audio"]})
+    acs.setdefault(
+        "mediaStreamingSubscription",
+        {"id": str(uuid.uuid4()), "state": "disabled", "subscribedContentTypes": ["audio"]},
+    )
     return acs
 
 
@@ -552,7 +559,7 @@ class AcsFace:
     def _route(self, method: str, raw_path: str) -> tuple[str, Handler]:
         if not raw_path.startswith(CALL_PREFIX):
             raise _AcsError(404, "8522", f"Resource not found: {raw_path} is not emulated.")
-        rest = raw_path[len(CALL_PREFIX):]
+        rest = raw_path[len(CALL_PREFIX) :]
         # The SDK percent-encodes the call id (":" and "/" included), so the first literal ":" or "/" ends it.
         cut = min((i for i in (rest.find(":"), rest.find("/")) if i >= 0), default=len(rest))
         call_id, suffix = unquote(rest[:cut]), rest[cut:]
@@ -587,8 +594,9 @@ class AcsFace:
         return JSONResponse(body)
 
     async def _participants(self, request: Request, call: SimCall) -> Response:
-        value = [{"identifier": identifier_model(raw), "isMuted": False, "isOnHold": False}
-                 for raw in call.participants]
+        value = [
+            {"identifier": identifier_model(raw), "isMuted": False, "isOnHold": False} for raw in call.participants
+        ]
         return JSONResponse({"value": value})  # no nextLink: the SDK follows any non-empty one
 
     # -- play ----------------------------------------------------------------------------------------
@@ -601,10 +609,18 @@ class AcsFace:
         loop = bool(body.get("playOptions", {}).get("loop", False))
         interrupt = bool(body.get("interruptCallMediaOperation", False))
         playback = self.world.new_playback(
-            call, self.name, context or f"acs-{uuid.uuid4().hex[:12]}", [], loop=0 if loop else 1,
+            call,
+            self.name,
+            context or f"acs-{uuid.uuid4().hex[:12]}",
+            [],
+            loop=0 if loop else 1,
             targets=targets,
-            detail={"operationContext": context, "callbackUri": callback, "interrupt": interrupt,
-                    "sources": body["playSources"]},
+            detail={
+                "operationContext": context,
+                "callbackUri": callback,
+                "interrupt": interrupt,
+                "sources": body["playSources"],
+            },
         )
         op = _PlayOp(playback, list(body["playSources"]), context, callback)
         playback.listener = self._listener(call, op)
@@ -644,8 +660,9 @@ class AcsFace:
             items = [await self._item(index, source) for index, source in enumerate(op.sources)]
         except PlayFailure as failure:
             if playback.state == "created":
-                await playback.fail({"subCode": failure.sub_code, "message": failure.message,
-                                     "failedPlaySourceIndex": failure.index})
+                await playback.fail(
+                    {"subCode": failure.sub_code, "message": failure.message, "failedPlaySourceIndex": failure.index}
+                )
             return
         if playback.state != "created":
             return  # cancelled while its audio was being fetched
@@ -698,8 +715,11 @@ class AcsFace:
         data: dict[str, Any] = {
             **({"operationContext": body["operationContext"]} if body.get("operationContext") else {}),
             "resultInformation": dict(OK_RESULT),
-            "mediaStreamingUpdate": {"contentType": "Audio", "mediaStreamingStatus": f"mediaStreaming{word}",
-                                     "mediaStreamingStatusDetails": f"subscription{word}"},
+            "mediaStreamingUpdate": {
+                "contentType": "Audio",
+                "mediaStreamingStatus": f"mediaStreaming{word}",
+                "mediaStreamingStatusDetails": f"subscription{word}",
+            },
         }
         self._send(uri or acs.get("callbackUri"), [cloud_event(call, f"MediaStreaming{word}", data)])
         return Response(status_code=202)
@@ -746,9 +766,7 @@ class AcsFace:
         task = self._spawn(self._deliver(previous, url, payload))
         self._outbox[url] = task
 
-    async def _deliver(
-        self, previous: asyncio.Task[None] | None, url: str, payload: list[dict[str, Any]]
-    ) -> None:
+    async def _deliver(self, previous: asyncio.Task[None] | None, url: str, payload: list[dict[str, Any]]) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         audience = str(self.world.credentials["acs"].get("resource_id", ""))
@@ -771,8 +789,11 @@ class AcsFace:
 def _failed_data(info: Mapping[str, Any]) -> dict[str, Any]:
     sub_code = int(info.get("subCode", 8511))
     return {
-        "resultInformation": {"code": int(info.get("code", 400)), "subCode": sub_code,
-                              "message": str(info.get("message", "Action failed, play prompt failed."))},
+        "resultInformation": {
+            "code": int(info.get("code", 400)),
+            "subCode": sub_code,
+            "message": str(info.get("message", "Action failed, play prompt failed.")),
+        },
         "failedPlaySourceIndex": int(info.get("failedPlaySourceIndex", 0)),
     }
 
@@ -795,7 +816,8 @@ def _check_api_version(request: Request, raw_path: str) -> None:
         raise _AcsError(400, "ApiVersionUnspecified", "An API version is required, but was not specified.")
     if version != API_VERSION:
         raise _AcsError(
-            400, "UnsupportedApiVersion",
+            400,
+            "UnsupportedApiVersion",
             f"The HTTP resource that matches the request URI '{raw_path}' does not support the API version "
             f"'{version}'. The emulator serves api-version {API_VERSION}.",
         )

@@ -53,10 +53,22 @@ SPEAK_CHARS_PER_S = 15.0
 INTERRUPTIBLE = frozenset({"PlayAudio", "RecordAudio", "Pause"})
 SIMULATED = frozenset({"PlayAudio", "Speak", "Pause", "Hangup"})
 KNOWN_ACTIONS = SIMULATED | {
-    "CallAndBridge", "JoinChimeMeeting", "ModifyChimeMeetingAttendees", "PlayAudioAndGetDigits",
-    "ReceiveDigits", "RecordAudio", "SendDigits", "SpeakAndGetDigits", "StartBotConversation",
-    "StartCallRecording", "StopCallRecording", "PauseCallRecording", "ResumeCallRecording", "VoiceFocus",
-    "StartVoiceToneAnalysis", "StopVoiceToneAnalysis",
+    "CallAndBridge",
+    "JoinChimeMeeting",
+    "ModifyChimeMeetingAttendees",
+    "PlayAudioAndGetDigits",
+    "ReceiveDigits",
+    "RecordAudio",
+    "SendDigits",
+    "SpeakAndGetDigits",
+    "StartBotConversation",
+    "StartCallRecording",
+    "StopCallRecording",
+    "PauseCallRecording",
+    "ResumeCallRecording",
+    "VoiceFocus",
+    "StartVoiceToneAnalysis",
+    "StopVoiceToneAnalysis",
 }
 INVALID_AUDIO = "Audio Source parameter value is invalid."
 INVALID_PARAMETER = "CallId or ParticipantTag parameter for action is invalid."
@@ -91,8 +103,9 @@ class _FaceError(Response):
             code = {429: "SlowDown", 503: "ServiceUnavailable"}.get(self.status_code, "InternalError")
             shaped = s3_error(self.status_code, code, self.message)
         else:
-            code = FAULT_CODES.get(self.status_code, "BadRequestException" if self.status_code < 500 else
-                                   "ServiceFailureException")
+            code = FAULT_CODES.get(
+                self.status_code, "BadRequestException" if self.status_code < 500 else "ServiceFailureException"
+            )
             shaped = chime_error(self.status_code, code, self.message)
         for key, value in self.headers.items():  # e.g. Retry-After set by the fault injector
             if key.lower() not in ("content-length", "content-type"):
@@ -192,11 +205,13 @@ class ChimeFace:
         async def unknown(request: Request) -> Response:
             return chime_error(404, "NotFoundException", f"No operation at {request.method} {request.url.path}")
 
-        return Starlette(routes=[
-            Route(PREFIX + "/{sma_id}/calls/{transaction_id}", self._update_call, methods=["POST"]),
-            Route(PREFIX + "/{sma_id}", self._get_sma, methods=["GET"]),
-            Route(PREFIX + "{rest:path}", unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-        ])
+        return Starlette(
+            routes=[
+                Route(PREFIX + "/{sma_id}/calls/{transaction_id}", self._update_call, methods=["POST"]),
+                Route(PREFIX + "/{sma_id}", self._get_sma, methods=["GET"]),
+                Route(PREFIX + "{rest:path}", unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            ]
+        )
 
     async def _authorized(self, request: Request, body: bytes) -> Response | None:
         auth = check_sigv4(request, body, service="chime", region=self.region, lookup=self._lookup)
@@ -213,10 +228,16 @@ class ChimeFace:
             return refused
         c = self._creds
         arn = f"arn:aws:lambda:{c['region']}:{c['account_id']}:function:callplay-chime-handler"
-        return JSONResponse({"SipMediaApplication": {
-            "SipMediaApplicationId": c["sip_media_application_id"], "AwsRegion": c["region"],
-            "Name": "callplay-emulator", "Endpoints": [{"LambdaArn": arn}],
-        }})
+        return JSONResponse(
+            {
+                "SipMediaApplication": {
+                    "SipMediaApplicationId": c["sip_media_application_id"],
+                    "AwsRegion": c["region"],
+                    "Name": "callplay-emulator",
+                    "Endpoints": [{"LambdaArn": arn}],
+                }
+            }
+        )
 
     async def _update_call(self, request: Request) -> Response:
         body = await request.body()
@@ -260,8 +281,9 @@ class ChimeFace:
         if actions:
             await self._replace(call, session, actions)
 
-    async def _invoke(self, call: SimCall, session: _Session, kind: str, action_data: dict[str, Any] | None,
-                      **top: Any) -> dict[str, Any] | None:
+    async def _invoke(
+        self, call: SimCall, session: _Session, kind: str, action_data: dict[str, Any] | None, **top: Any
+    ) -> dict[str, Any] | None:
         """One Lambda invocation (callers hold session.lock, so a call's invocations are serialised)."""
         from callplay.chime_lambda import handler
 
@@ -274,8 +296,13 @@ class ChimeFace:
             event["ActionData"] = action_data
         event.update(top)
         event["CallDetails"] = self._call_details(call, session)
-        entry: dict[str, Any] = {"at": time.time(), "sequence": session.sequence, "invocation": kind,
-                                 "action_data": action_data, **top}
+        entry: dict[str, Any] = {
+            "at": time.time(),
+            "sequence": session.sequence,
+            "invocation": kind,
+            "action_data": action_data,
+            **top,
+        }
         env = {"CALLPLAY_EVENTS_SECRET": self._creds["events_secret"], "AWS_REGION": self.region}
         try:
             response = await asyncio.to_thread(handler.handle, event, env=env, post=self._post)
@@ -297,8 +324,9 @@ class ChimeFace:
             raise
         self.world.deliveries.append(Delivery(url, 200, "chime-lambda", time.time()))
 
-    async def _accept(self, call: SimCall, session: _Session, response: dict[str, Any] | None,
-                      *, retry: bool = True) -> list[dict[str, Any]]:
+    async def _accept(
+        self, call: SimCall, session: _Session, response: dict[str, Any] | None, *, retry: bool = True
+    ) -> list[dict[str, Any]]:
         """Validate a Lambda response; store its attributes; the new actions ([] keeps what runs)."""
         if response is None:
             return []
@@ -308,8 +336,9 @@ class ChimeFace:
             call.log.append({"at": time.time(), "invalid_lambda_response": error_type, "message": message})
             if not retry:
                 return []
-            again = await self._invoke(call, session, "INVALID_LAMBDA_RESPONSE", None,
-                                       ErrorType=error_type, ErrorMessage=message)
+            again = await self._invoke(
+                call, session, "INVALID_LAMBDA_RESPONSE", None, ErrorType=error_type, ErrorMessage=message
+            )
             return await self._accept(call, session, again, retry=False)
         if isinstance(response.get("TransactionAttributes"), dict):
             session.attributes = dict(response["TransactionAttributes"])
@@ -333,15 +362,17 @@ class ChimeFace:
         out = []
         for index, (tag, raw) in enumerate(zip(LEGS, call.participants[:2], strict=False)):
             number = _e164(raw) or f"+1555010000{index}"
-            out.append({
-                "CallId": str(uuid.uuid5(_CALL_NS, f"{call.id}/{tag}")),
-                "ParticipantTag": tag,
-                "To": "+18005550100" if tag == "LEG-A" else number,
-                "From": number if tag == "LEG-A" else "+18005550100",
-                "Direction": "Inbound" if tag == "LEG-A" else "Outbound",
-                "StartTimeInMilliseconds": str(int(call.created_at * 1000)),
-                "Status": "Connected" if call.state == "connected" else "Disconnected",
-            })
+            out.append(
+                {
+                    "CallId": str(uuid.uuid5(_CALL_NS, f"{call.id}/{tag}")),
+                    "ParticipantTag": tag,
+                    "To": "+18005550100" if tag == "LEG-A" else number,
+                    "From": number if tag == "LEG-A" else "+18005550100",
+                    "Direction": "Inbound" if tag == "LEG-A" else "Outbound",
+                    "StartTimeInMilliseconds": str(int(call.created_at * 1000)),
+                    "Status": "Connected" if call.state == "connected" else "Disconnected",
+                }
+            )
         return out
 
     # -- running actions ---------------------------------------------------------------------------------
@@ -392,8 +423,10 @@ class ChimeFace:
 
     def _hangup_data(self, call: SimCall) -> dict[str, Any]:
         leg = self._participants(call)[0]
-        return {"Type": "Hangup", "Parameters": {"SipResponseCode": "0", "CallId": leg["CallId"],
-                                                 "ParticipantTag": leg["ParticipantTag"]}}
+        return {
+            "Type": "Hangup",
+            "Parameters": {"SipResponseCode": "0", "CallId": leg["CallId"], "ParticipantTag": leg["ParticipantTag"]},
+        }
 
     async def _execute(self, call: SimCall, session: _Session, action: dict[str, Any]) -> Outcome:
         kind = str(action.get("Type"))
@@ -420,8 +453,9 @@ class ChimeFace:
         entry["result"] = {"succeeded": "ACTION_SUCCESSFUL", "interrupted": "ACTION_INTERRUPTED"}.get(outcome, "HANGUP")
         return outcome, {}
 
-    async def _play(self, call: SimCall, session: _Session, action: dict[str, Any], item: SimItem, repeat: int,
-                    leg: str) -> str:
+    async def _play(
+        self, call: SimCall, session: _Session, action: dict[str, Any], item: SimItem, repeat: int, leg: str
+    ) -> str:
         assert self.world is not None
         done: asyncio.Future[tuple[str, dict[str, Any]]] = asyncio.get_running_loop().create_future()
 
@@ -430,8 +464,9 @@ class ChimeFace:
                 done.set_result((state, info))
 
         handle = f"{call.id}#{session.sequence}:{action.get('Type')}"
-        pb = self.world.new_playback(call, NAME, handle, [item], loop=repeat, targets=[leg],
-                                     detail={"action": action.get("Type")})
+        pb = self.world.new_playback(
+            call, NAME, handle, [item], loop=repeat, targets=[leg], detail={"action": action.get("Type")}
+        )
         pb.listener = listener
         session.current, session.current_action = pb, action
         try:
@@ -484,8 +519,11 @@ class ChimeFace:
         problem, _ = wav_problems(probe, key)
         if problem:
             return _failure("InvalidAudioSource", INVALID_AUDIO, problem)
-        item = SimItem("audio", probe.duration_s, {"object": f"s3://{bucket}/{key}", "sample_rate": probe.sample_rate,
-                                                   "channels": probe.channels})
+        item = SimItem(
+            "audio",
+            probe.duration_s,
+            {"object": f"s3://{bucket}/{key}", "sample_rate": probe.sample_rate, "channels": probe.channels},
+        )
         return item, int(repeat), leg
 
     def _plan_speak(self, call: SimCall, params: dict[str, Any]) -> Planned | dict[str, str]:
@@ -498,7 +536,9 @@ class ChimeFace:
         if len(text) > 1000:
             return _failure("MissingRequiredActionParameter", "Text is limited to 1,000 characters")
         if params.get("Engine") not in (None, "standard", "neural") or params.get("TextType") not in (
-            None, "text", "ssml"
+            None,
+            "text",
+            "ssml",
         ):
             return _failure("InvalidActionParameter", "Engine or TextType is not a valid value.")
         spoken = re.sub(r"<[^>]+>", "", text) if params.get("TextType") == "ssml" else text

@@ -38,13 +38,41 @@ MAX_SKEW_S = 15 * 60  # AWS refuses requests signed more than 15 minutes away fr
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)\s*$"
 )
-SUBRESOURCES = frozenset({
-    "acl", "policy", "tagging", "uploads", "uploadId", "partNumber", "versioning", "cors", "lifecycle",
-    "website", "logging", "notification", "replication", "encryption", "ownershipControls",
-    "publicAccessBlock", "object-lock", "retention", "legal-hold", "attributes", "restore", "select",
-    "torrent", "accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "requestPayment",
-    "versions", "delete",
-})
+SUBRESOURCES = frozenset(
+    {
+        "acl",
+        "policy",
+        "tagging",
+        "uploads",
+        "uploadId",
+        "partNumber",
+        "versioning",
+        "cors",
+        "lifecycle",
+        "website",
+        "logging",
+        "notification",
+        "replication",
+        "encryption",
+        "ownershipControls",
+        "publicAccessBlock",
+        "object-lock",
+        "retention",
+        "legal-hold",
+        "attributes",
+        "restore",
+        "select",
+        "torrent",
+        "accelerate",
+        "analytics",
+        "inventory",
+        "metrics",
+        "intelligent-tiering",
+        "requestPayment",
+        "versions",
+        "delete",
+    }
+)
 
 # (access key id) -> (secret access key, session token or None), or None for an unknown key
 CredentialLookup = Callable[[str], tuple[str, str | None] | None]
@@ -100,8 +128,14 @@ def _parse_auth(request: Request) -> SigV4 | AuthFailure:
     q = request.query_params
     if q.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256":
         expires = q.get("X-Amz-Expires", "0")
-        return _sigv4(q.get("X-Amz-Credential", ""), q.get("X-Amz-SignedHeaders", ""), q.get("X-Amz-Signature", ""),
-                      q.get("X-Amz-Date", ""), presigned=True, expires=int(expires) if expires.isdigit() else 0)
+        return _sigv4(
+            q.get("X-Amz-Credential", ""),
+            q.get("X-Amz-SignedHeaders", ""),
+            q.get("X-Amz-Signature", ""),
+            q.get("X-Amz-Date", ""),
+            presigned=True,
+            expires=int(expires) if expires.isdigit() else 0,
+        )
     return AuthFailure("missing", "Request is missing Authentication Token")
 
 
@@ -124,8 +158,9 @@ def check_sigv4(
     if parsed.service != service:
         return AuthFailure("malformed", f"Credential should be scoped to correct service: '{service}'")
     if parsed.region != region:
-        return AuthFailure("region", f"Credential should be scoped to a valid region, not '{parsed.region}'; "
-                                     f"expecting '{region}'")
+        return AuthFailure(
+            "region", f"Credential should be scoped to a valid region, not '{parsed.region}'; expecting '{region}'"
+        )
     known = lookup(parsed.access_key)
     if known is None:
         return AuthFailure("unknown_key", "The AWS Access Key Id you provided does not exist in our records.")
@@ -138,8 +173,11 @@ def check_sigv4(
         return failure
     expected = _expected_signature(request, body, parsed, secret, token)
     if not hmac.compare_digest(expected, parsed.signature):
-        return AuthFailure("signature", "The request signature we calculated does not match the signature you "
-                                        "provided. Check your key and signing method.")
+        return AuthFailure(
+            "signature",
+            "The request signature we calculated does not match the signature you "
+            "provided. Check your key and signing method.",
+        )
     return parsed
 
 
@@ -313,8 +351,9 @@ def verify_checksums(data: bytes, headers: dict[str, str]) -> None:
     for name, fn in CHECKSUMS.items():
         sent = headers.get(f"x-amz-checksum-{name}")
         if sent and base64.b64encode(fn(data)).decode() != sent:
-            raise BadPayload(400, "BadDigest", f"The {name.upper()} you specified did not match the calculated "
-                                               "checksum.")
+            raise BadPayload(
+                400, "BadDigest", f"The {name.upper()} you specified did not match the calculated checksum."
+            )
 
 
 async def read_payload(request: Request, body: bytes) -> bytes:
@@ -327,12 +366,18 @@ async def read_payload(request: Request, body: bytes) -> bytes:
         data, trailers = decode_aws_chunked(body)
         decoded = headers.get("x-amz-decoded-content-length")
         if decoded is not None and decoded.isdigit() and int(decoded) != len(data):
-            raise BadPayload(400, "IncompleteBody", "You did not provide the number of bytes specified by the "
-                                                    "x-amz-decoded-content-length header.")
+            raise BadPayload(
+                400,
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the x-amz-decoded-content-length header.",
+            )
         headers.update(trailers)
     elif re.fullmatch(r"[0-9a-f]{64}", declared_hash) and hashlib.sha256(body).hexdigest() != declared_hash:
-        raise BadPayload(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not "
-                                                           "match what was computed.")
+        raise BadPayload(
+            400,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
     verify_checksums(data, headers)
     return data
 
@@ -378,8 +423,12 @@ class S3Api:
         return bucket, key
 
     def _not_implemented(self, request: Request) -> Response:
-        return s3_error(501, "NotImplemented", f"The emulator does not implement {request.method} here.",
-                        head=request.method == "HEAD")
+        return s3_error(
+            501,
+            "NotImplemented",
+            f"The emulator does not implement {request.method} here.",
+            head=request.method == "HEAD",
+        )
 
     # -- buckets -----------------------------------------------------------------------------------------
 
@@ -388,21 +437,27 @@ class S3Api:
             f"<Bucket><Name>{escape(b.name)}</Name><CreationDate>{_iso(b.created)}</CreationDate></Bucket>"
             for b in sorted(self.store.buckets.values(), key=lambda b: b.name)
         )
-        return xml_response("ListAllMyBucketsResult",
-                            f"<Owner><ID>callplay-emulator</ID></Owner><Buckets>{buckets}</Buckets>")
+        return xml_response(
+            "ListAllMyBucketsResult", f"<Owner><ID>callplay-emulator</ID></Owner><Buckets>{buckets}</Buckets>"
+        )
 
     def _bucket_op(self, request: Request, name: str) -> Response:
         method = request.method
         bucket = self.store.buckets.get(name)
         if method == "PUT":
             if bucket is not None:
-                return s3_error(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket "
-                                "succeeded and you already own it.", BucketName=name)
+                return s3_error(
+                    409,
+                    "BucketAlreadyOwnedByYou",
+                    "Your previous request to create the named bucket succeeded and you already own it.",
+                    BucketName=name,
+                )
             self.store.create_bucket(name)
             return Response(status_code=200, headers={"Location": f"/{name}"})
         if bucket is None:
-            return s3_error(404, "NoSuchBucket", "The specified bucket does not exist", head=method == "HEAD",
-                            BucketName=name)
+            return s3_error(
+                404, "NoSuchBucket", "The specified bucket does not exist", head=method == "HEAD", BucketName=name
+            )
         if method == "HEAD":
             return Response(status_code=200, headers={"x-amz-bucket-region": self.region})
         if method == "DELETE":
@@ -440,12 +495,30 @@ class S3Api:
             contents.append(key)
             last = key
         truncated = bool(keys) and last != keys[-1] and len(contents) + len(prefixes) >= max_keys
-        inner = self._listing(bucket, prefix, contents, prefixes, encode=encode, max_keys=max_keys,
-                              truncated=truncated, next_token=last if truncated else "")
+        inner = self._listing(
+            bucket,
+            prefix,
+            contents,
+            prefixes,
+            encode=encode,
+            max_keys=max_keys,
+            truncated=truncated,
+            next_token=last if truncated else "",
+        )
         return xml_response("ListBucketResult", inner)
 
-    def _listing(self, bucket: Bucket, prefix: str, contents: list[str], prefixes: list[str], *, encode: bool,
-                 max_keys: int, truncated: bool, next_token: str) -> str:
+    def _listing(
+        self,
+        bucket: Bucket,
+        prefix: str,
+        contents: list[str],
+        prefixes: list[str],
+        *,
+        encode: bool,
+        max_keys: int,
+        truncated: bool,
+        next_token: str,
+    ) -> str:
         def enc(text: str) -> str:
             return escape(urllib.parse.quote(text, safe="/") if encode else text)
 
@@ -472,8 +545,9 @@ class S3Api:
         method = request.method
         head = method == "HEAD"
         if bucket_name not in self.store.buckets:
-            return s3_error(404, "NoSuchBucket", "The specified bucket does not exist", head=head,
-                            BucketName=bucket_name)
+            return s3_error(
+                404, "NoSuchBucket", "The specified bucket does not exist", head=head, BucketName=bucket_name
+            )
         if method == "PUT":
             if request.headers.get("x-amz-copy-source"):
                 return s3_error(501, "NotImplemented", "The emulator does not implement CopyObject.")

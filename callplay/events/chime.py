@@ -22,8 +22,14 @@ SIGNATURE_HEADER = "x-callplay-signature"
 TIMESTAMP_HEADER = "x-callplay-timestamp"
 MAX_SKEW_S = 300  # a signed event older (or newer) than this is a replay
 STATES = frozenset({"playing", "paused", "finished", "failed", "canceled"})
-DETAIL_KEYS = {"action": "action", "error_type": "code", "error_message": "message", "reason": "reason",
-               "sequence": "sequence", "sip_media_application_id": "sip_media_application_id"}
+DETAIL_KEYS = {
+    "action": "action",
+    "error_type": "code",
+    "error_message": "message",
+    "reason": "reason",
+    "sequence": "sequence",
+    "sip_media_application_id": "sip_media_application_id",
+}
 
 
 def parse(body: bytes, headers: Mapping[str, str], *, url: str, secret: str | None) -> list[Event]:

@@ -55,8 +55,7 @@ LEGS = ("LEG-A", "LEG-B")
 RECOMMENDED_RATE = 8000
 WAV_CONTENT_TYPE = "audio/wav"
 CALL_STATUS_NOTE = (
-    "Amazon Chime SDK has no call status API: the call's state is visible only to the SIP media "
-    "application's Lambda"
+    "Amazon Chime SDK has no call status API: the call's state is visible only to the SIP media application's Lambda"
 )
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -234,8 +233,11 @@ class ChimeProvider:
         self.profile = profile
         # The Repeat bound is the profile's (repeat_max), so the core's checks and messages use it too.
         bound = settings.repeat_max
-        notes = {**self.capabilities.notes, "loop_forever": f"use --times N with N <= {bound}",
-                 "loop_count": f"use --times N with N <= {bound} (repeat_max in the profile)"}
+        notes = {
+            **self.capabilities.notes,
+            "loop_forever": f"use --times N with N <= {bound}",
+            "loop_count": f"use --times N with N <= {bound} (repeat_max in the profile)",
+        }
         self.__dict__["capabilities"] = replace(self.capabilities, max_loop=bound, notes=notes)
         self._session: Any = None
         self._clients: dict[str, Any] = {}
@@ -248,8 +250,14 @@ class ChimeProvider:
         base = self.settings.endpoint_url or f"https://voice-chime.{self.settings.region}.amazonaws.com"
         return {
             "uploads": [
-                {"method": "PUT", "object": u.uri, "content_type": WAV_CONTENT_TYPE, "source": str(u.path),
-                 "size": u.size, "skipped_if_present": True}
+                {
+                    "method": "PUT",
+                    "object": u.uri,
+                    "content_type": WAV_CONTENT_TYPE,
+                    "source": str(u.path),
+                    "size": u.size,
+                    "skipped_if_present": True,
+                }
                 for u in plan.uploads
             ],
             "operation": "UpdateSipMediaApplicationCall",
@@ -311,8 +319,9 @@ class ChimeProvider:
 
     def status(self, call_id: str) -> CallStatus:
         # No request: Chime has no API that reports a call or a transaction.
-        return CallStatus(call_id=call_id, profile=self.profile, provider=self.name, state=None,
-                          notes=[CALL_STATUS_NOTE])
+        return CallStatus(
+            call_id=call_id, profile=self.profile, provider=self.name, state=None, notes=[CALL_STATUS_NOTE]
+        )
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -499,8 +508,11 @@ class ChimeProvider:
                 "set both in the profile (the secret from a 0600 file or aws_secret_access_key_env), or neither",
             )
         if s.aws_access_key_id:
-            kwargs.update(aws_access_key_id=s.aws_access_key_id, aws_secret_access_key=s.aws_secret_access_key,
-                          aws_session_token=s.aws_session_token or None)
+            kwargs.update(
+                aws_access_key_id=s.aws_access_key_id,
+                aws_secret_access_key=s.aws_secret_access_key,
+                aws_session_token=s.aws_session_token or None,
+            )
         if s.aws_profile:
             kwargs["profile_name"] = s.aws_profile
         try:
@@ -548,11 +560,24 @@ class ChimeProvider:
 
 # ------------------------------------------------------------------------------------------- errors
 
-AUTH_CODES = frozenset({
-    "UnauthorizedClientException", "ForbiddenException", "InvalidSignatureException", "AccessDenied",
-    "AccessDeniedException", "SignatureDoesNotMatch", "InvalidAccessKeyId", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "RequestTimeTooSkewed", "403", "401",
-})
+AUTH_CODES = frozenset(
+    {
+        "UnauthorizedClientException",
+        "ForbiddenException",
+        "InvalidSignatureException",
+        "AccessDenied",
+        "AccessDeniedException",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestTimeTooSkewed",
+        "403",
+        "401",
+    }
+)
 THROTTLE_CODES = frozenset({"ThrottledClientException", "ThrottlingException", "SlowDown", "TooManyRequestsException"})
 AUTH_HINT = (
     "check the profile's AWS credentials (aws_access_key_id/aws_secret_access_key, aws_profile or the AWS "
@@ -590,8 +615,10 @@ def map_aws_error(exc: Exception, *, what: str, profile: str) -> CallplayError:
     if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
         return ProviderUnavailable(f"{what}: timed out", "try again; raise timeout in the profile if it persists")
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.HTTPClientError):
-        return ProviderUnavailable(f"{what}: cannot reach AWS ({type(exc).__name__})",
-                                   "check the network, endpoint_url/s3_endpoint_url and region")
+        return ProviderUnavailable(
+            f"{what}: cannot reach AWS ({type(exc).__name__})",
+            "check the network, endpoint_url/s3_endpoint_url and region",
+        )
     if isinstance(exc, ValueError):  # e.g. a malformed endpoint URL
         return ConfigError(f"{what}: {exc}", "check endpoint_url and s3_endpoint_url in the profile")
     if isinstance(exc, bx.BotoCoreError):
@@ -618,4 +645,3 @@ def _client_error(exc: Any, what: str) -> CallplayError:
             detail=detail,
         )
     return ProviderRejected(f"{what}: {code or status}: {message}", "check the request and the profile", detail=detail)
-

@@ -22,8 +22,14 @@ def speech(rate: int, seconds: float, level: float = 0.25, seed: int = 1) -> np.
 
 
 def write(
-    path: Path, rate: int = 16000, channels: int = 1, subtype: str = "PCM_16", seconds: float = 1.0,
-    fmt: str | None = None, data: np.ndarray | None = None, level: float = 0.25,
+    path: Path,
+    rate: int = 16000,
+    channels: int = 1,
+    subtype: str = "PCM_16",
+    seconds: float = 1.0,
+    fmt: str | None = None,
+    data: np.ndarray | None = None,
+    level: float = 0.25,
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     x = speech(rate, seconds, level) if data is None else data

@@ -19,22 +19,45 @@ import pytest
 from tests.audio import gen
 
 EXPECTED: dict[str, dict[str, tuple[str, set[str]]]] = {  # file -> target -> (verdict, error rules)
-    "stereo44k.wav": {"acs": ("fail", {"sample-rate", "channels"}), "signalwire": ("ok", set()),
-                      "vonage": ("fail", {"sample-rate", "channels"}), "chime": ("warn", set())},
-    "mono16k.wav": {"acs": ("ok", set()), "signalwire": ("ok", set()), "vonage": ("ok", set()),
-                    "chime": ("warn", set())},
-    "mono8k.wav": {"acs": ("fail", {"sample-rate"}), "signalwire": ("ok", set()), "vonage": ("ok", set()),
-                   "chime": ("ok", set())},
+    "stereo44k.wav": {
+        "acs": ("fail", {"sample-rate", "channels"}),
+        "signalwire": ("ok", set()),
+        "vonage": ("fail", {"sample-rate", "channels"}),
+        "chime": ("warn", set()),
+    },
+    "mono16k.wav": {
+        "acs": ("ok", set()),
+        "signalwire": ("ok", set()),
+        "vonage": ("ok", set()),
+        "chime": ("warn", set()),
+    },
+    "mono8k.wav": {
+        "acs": ("fail", {"sample-rate"}),
+        "signalwire": ("ok", set()),
+        "vonage": ("ok", set()),
+        "chime": ("ok", set()),
+    },
     "clipped.wav": {t: ("fail", {"clipping"}) for t in ("acs", "signalwire", "vonage", "chime")},
     "truncated.wav": {t: ("fail", {"truncated"}) for t in ("acs", "signalwire", "vonage", "chime")},
-    "noid3.mp3": {"acs": ("fail", {"id3v2-missing"}), "signalwire": ("ok", set()), "vonage": ("ok", set()),
-                  "chime": ("fail", {"format"})},
+    "noid3.mp3": {
+        "acs": ("fail", {"id3v2-missing"}),
+        "signalwire": ("ok", set()),
+        "vonage": ("ok", set()),
+        "chime": ("fail", {"format"}),
+    },
 }
 
 
 def callplay(*args: object, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callplay", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "callplay", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 @pytest.fixture

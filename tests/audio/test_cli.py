@@ -177,7 +177,7 @@ def test_thresholds_from_the_config_file(
     monkeypatch.setenv("CALLPLAY_CONFIG", str(config))
     res = cp("validate-audio", prompts / "good16k.wav", "--target", "vonage")
     assert res.exit_code == 3 and "audio.vonage" in res.stderr  # a bad key is a config error
-    config.write_text("[audio]\nmax_duration_s = 0.5\nseverity = { duration-max = \"error\" }\n")
+    config.write_text('[audio]\nmax_duration_s = 0.5\nseverity = { duration-max = "error" }\n')
     res = cp("validate-audio", prompts / "good16k.wav", "--target", "vonage", "-o", "json")
     assert res.exit_code == 7 and res.json()["data"]["files"][0]["findings"][0]["rule"] == "duration-max"
 
@@ -200,8 +200,9 @@ def test_process_pool_gives_the_same_answers(cp: Cp, prompts: Path) -> None:
 
 def test_fix_writes_passing_copies(cp: Cp, prompts: Path, tmp_path: Path) -> None:
     out = tmp_path / "fixed"
-    res = cp("validate-audio", prompts / "menu", prompts / "old", "--target", "acs", "--fix", "--out", out,
-             "-o", "json")
+    res = cp(
+        "validate-audio", prompts / "menu", prompts / "old", "--target", "acs", "--fix", "--out", out, "-o", "json"
+    )
     fixes = res.json()["data"]["fixes"]
     assert {Path(f["output"]).name for f in fixes} == {"good8k.wav", "stereo.wav", "cut.wav"}
     assert all(f["verdict"] != "fail" for f in fixes) and res.exit_code == 0

@@ -60,8 +60,21 @@ def test_ulaw_is_clipped_before_encoding(cp: Cp, sources: Path, tmp_path: Path) 
     """Float samples above 1.0 written as mu-law wrap around (the sign flips) unless clipped first."""
     import soxr
 
-    res = cp("convert", sources / "float.wav", "--target", "signalwire", "--encoding", "ulaw", "--normalize",
-             "--peak-dbfs", "0", "--out", tmp_path / "o", "-o", "json")
+    res = cp(
+        "convert",
+        sources / "float.wav",
+        "--target",
+        "signalwire",
+        "--encoding",
+        "ulaw",
+        "--normalize",
+        "--peak-dbfs",
+        "0",
+        "--out",
+        tmp_path / "o",
+        "-o",
+        "json",
+    )
     found = {x["rule"] for x in res.json()["data"]["files"][0]["findings"]}
     assert found <= {"clipping", "loudness-high"}  # asked for 0 dBFS: at mu-law's full scale, and loud
     assert sf.info(str(tmp_path / "o" / "float.wav")).subtype == "ULAW"

@@ -91,8 +91,9 @@ def test_blocks_give_the_same_answer_as_one_read(tmp_path: Path, monkeypatch: py
 
 def test_g711_tables_match_libsndfile() -> None:
     for subtype in ("ULAW", "ALAW"):
-        ref, _ = sf.read(io.BytesIO(bytes(range(256))), dtype="int16", format="RAW", subtype=subtype,
-                         samplerate=8000, channels=1)
+        ref, _ = sf.read(
+            io.BytesIO(bytes(range(256))), dtype="int16", format="RAW", subtype=subtype, samplerate=8000, channels=1
+        )
         assert np.array_equal(ref, g711_table(subtype))
 
 

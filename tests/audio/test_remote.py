@@ -138,8 +138,10 @@ def _s3(objects: Routes) -> type[BaseHTTPRequestHandler]:
                 f"<Contents><Key>{escape(k)}</Key><Size>{len(objects[bucket + '/' + k][2])}</Size></Contents>"
                 for k in keys
             )
-            body = (f'<?xml version="1.0"?><ListBucketResult><Name>{bucket}</Name><Prefix>{prefix}</Prefix>'
-                    f"<KeyCount>{len(keys)}</KeyCount><IsTruncated>false</IsTruncated>{items}</ListBucketResult>")
+            body = (
+                f'<?xml version="1.0"?><ListBucketResult><Name>{bucket}</Name><Prefix>{prefix}</Prefix>'
+                f"<KeyCount>{len(keys)}</KeyCount><IsTruncated>false</IsTruncated>{items}</ListBucketResult>"
+            )
             self._reply(200, "application/xml", body.encode())
 
     return Handler
@@ -152,8 +154,12 @@ def s3(wav_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         "prompts/ivr/hold.wav": (200, "binary/octet-stream", wav_bytes),
         "prompts/ivr/readme.txt": (200, "text/plain", b"hello"),
     }
-    for name, value in {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "AKIDTEST",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     for url in _serve(objects, _s3):
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", url)
@@ -163,8 +169,16 @@ def s3(wav_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def test_s3_objects_and_the_chime_content_type(cp: Cp, s3: str) -> None:
-    res = cp("validate-audio", "s3://prompts/ivr/welcome.wav", "s3://prompts/ivr/hold.wav",
-             "s3://prompts/ivr/gone.wav", "--target", "chime,acs", "-o", "json")
+    res = cp(
+        "validate-audio",
+        "s3://prompts/ivr/welcome.wav",
+        "s3://prompts/ivr/hold.wav",
+        "s3://prompts/ivr/gone.wav",
+        "--target",
+        "chime,acs",
+        "-o",
+        "json",
+    )
     files = _files(res)
     assert {(x["rule"], x["target"]) for x in files["welcome.wav"]["findings"]} == {("sample-rate", "chime")}
     hold = {(x["rule"], x["severity"], x["target"]) for x in files["hold.wav"]["findings"]}

@@ -60,13 +60,20 @@ CASES: dict[str, tuple[Callable[[Path], Path], dict[str, set[tuple[str, str]]]]]
     "pcm16-8k": (lambda p: gen.write(p, 8000), {"acs": {("sample-rate", E)}}),
     "stereo-44k": (
         lambda p: gen.write(p, 44100, 2),
-        {"acs": {("sample-rate", E), ("channels", E)}, "vonage": {("sample-rate", E), ("channels", E)},
-         "chime": {("sample-rate", W), ("channels", W)}},
+        {
+            "acs": {("sample-rate", E), ("channels", E)},
+            "vonage": {("sample-rate", E), ("channels", E)},
+            "chime": {("sample-rate", W), ("channels", W)},
+        },
     ),
     "pcm24-16k": (
         lambda p: gen.write(p, 16000, 1, "PCM_24"),
-        {"acs": {("bit-depth", E)}, "vonage": {("bit-depth", E)}, "signalwire": {("codec", E)},
-         "chime": {("bit-depth", W), ("sample-rate", W)}},
+        {
+            "acs": {("bit-depth", E)},
+            "vonage": {("bit-depth", E)},
+            "signalwire": {("codec", E)},
+            "chime": {("bit-depth", W), ("sample-rate", W)},
+        },
     ),
     "ulaw-8k": (
         lambda p: gen.write(p, 8000, 1, "ULAW"),
@@ -74,8 +81,12 @@ CASES: dict[str, tuple[Callable[[Path], Path], dict[str, set[tuple[str, str]]]]]
     ),
     "float-16k": (
         lambda p: gen.write(p, 16000, 1, "FLOAT"),
-        {"acs": {("codec", E)}, "vonage": {("codec", E)}, "signalwire": {("codec", E)},
-         "chime": {("codec", E), ("sample-rate", W)}},
+        {
+            "acs": {("codec", E)},
+            "vonage": {("codec", E)},
+            "signalwire": {("codec", E)},
+            "chime": {("codec", E), ("sample-rate", W)},
+        },
     ),
     "mp3": (lambda p: gen.mp3(p), {"acs": {("id3v2-missing", E)}, "chime": {("format", E)}}),
     "mp3-id3": (lambda p: gen.mp3(p, id3=True), {"chime": {("format", E)}}),
@@ -93,8 +104,11 @@ CASES: dict[str, tuple[Callable[[Path], Path], dict[str, set[tuple[str, str]]]]]
     ),
     "wavex-16k": (
         lambda p: gen.write(p, 16000, 1, "PCM_16", fmt="WAVEX"),
-        {"acs": {("wav-extensible", W)}, "vonage": {("wav-extensible", W)},
-         "chime": {("wav-extensible", W), ("sample-rate", W)}},
+        {
+            "acs": {("wav-extensible", W)},
+            "vonage": {("wav-extensible", W)},
+            "chime": {("wav-extensible", W), ("sample-rate", W)},
+        },
     ),
     "clipped-8k": (
         lambda p: gen.clipped(p, 8000),
@@ -122,8 +136,12 @@ CASES: dict[str, tuple[Callable[[Path], Path], dict[str, set[tuple[str, str]]]]]
     ),
     "nan-float": (
         lambda p: gen.write(p, 8000, 1, "FLOAT", data=np.where(np.arange(8000) == 5, np.nan, gen.speech(8000, 1.0))),
-        {"acs": {("codec", E), ("sample-rate", E), ("non-finite", E)}, "vonage": {("codec", E), ("non-finite", E)},
-         "signalwire": {("codec", E), ("non-finite", E)}, "chime": {("codec", E), ("non-finite", E)}},
+        {
+            "acs": {("codec", E), ("sample-rate", E), ("non-finite", E)},
+            "vonage": {("codec", E), ("non-finite", E)},
+            "signalwire": {("codec", E), ("non-finite", E)},
+            "chime": {("codec", E), ("non-finite", E)},
+        },
     ),
     "short-8k": (
         lambda p: gen.write(p, 8000, seconds=0.1),
@@ -205,8 +223,17 @@ def test_ignore_and_severity_overrides(tmp_path: Path) -> None:
 
 
 def test_decode_error_rule() -> None:
-    probe = Probe(name="x.mp3", container="MP3", subtype="MPEG_LAYER_III", sample_rate=16000, channels=1,
-                  frames=16000, duration_s=1.0, size_bytes=9000, has_id3v2=True)
+    probe = Probe(
+        name="x.mp3",
+        container="MP3",
+        subtype="MPEG_LAYER_III",
+        sample_rate=16000,
+        channels=1,
+        frames=16000,
+        duration_s=1.0,
+        size_bytes=9000,
+        has_id3v2=True,
+    )
     found = check(probe, SampleStats(decode_error="mpg123 gave up"), ["acs"])
     assert [(f.rule, f.severity) for f in found] == [("decode-error", E)]
 
@@ -231,11 +258,29 @@ def test_files_with_the_same_header_each_get_their_own_fix_command(tmp_path: Pat
 
 def test_chime_wav_problems() -> None:
     assert chime_wav_problems(b"") == ["empty file (0 bytes)"]
-    probe = Probe(name="x.wav", container="WAV", subtype="ULAW", sample_rate=8000, channels=1, bits=8,
-                  frames=8000, duration_s=1.0, size_bytes=8044)
+    probe = Probe(
+        name="x.wav",
+        container="WAV",
+        subtype="ULAW",
+        sample_rate=8000,
+        channels=1,
+        bits=8,
+        frames=8000,
+        duration_s=1.0,
+        size_bytes=8044,
+    )
     assert any("uncompressed PCM" in p for p in chime_wav_problems(probe))
-    ok = Probe(name="x.wav", container="WAV", subtype="PCM_16", sample_rate=16000, channels=2, bits=16,
-               frames=8000, duration_s=1.0, size_bytes=32044)
+    ok = Probe(
+        name="x.wav",
+        container="WAV",
+        subtype="PCM_16",
+        sample_rate=16000,
+        channels=2,
+        bits=16,
+        frames=8000,
+        duration_s=1.0,
+        size_bytes=32044,
+    )
     assert chime_wav_problems(ok) == []  # rate and channels are recommendations, not refusals
 
 
@@ -249,8 +294,14 @@ def test_parse_targets() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [{"max_peak_dbfs": "loud"}, {"colour": 1}, {"acs": {"ignore": []}}, {"ignore": ["nope"]},
-     {"severity": {"peak": "fatal"}}, {"acs": 3}],
+    [
+        {"max_peak_dbfs": "loud"},
+        {"colour": 1},
+        {"acs": {"ignore": []}},
+        {"ignore": ["nope"]},
+        {"severity": {"peak": "fatal"}},
+        {"acs": 3},
+    ],
 )
 def test_bad_config_is_a_config_error(raw: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
