@@ -1,3 +1,3 @@
 from callplay.cli import main
 
-main()
+raise SystemExit(main())

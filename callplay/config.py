@@ -203,7 +203,7 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
     table, where = profiles[name]
     provider_name = table.get("provider")
     if not isinstance(provider_name, str):
-        raise ConfigError(f"profile {name!r} in {where} has no provider", 'add provider = "acs" (or another)')
+        raise ConfigError(f"profile {name!r} in {where} has no provider", _provider_hint())
     cls = provider_class(provider_name)
     model: type[BaseModel] = cls.Settings
     allowed = set(model.model_fields) | {f"{k}_env" for k in model.model_fields} | {"provider"}
@@ -243,6 +243,12 @@ def _safe_default(cfg: ConfigFile) -> str | None:
         return None
 
 
+def _provider_hint() -> str:
+    from callplay.providers import PROVIDER_NAMES
+
+    return f'add provider = "NAME", one of: {", ".join(PROVIDER_NAMES)}'
+
+
 def provider_of_profile(name: str | None) -> str:
     """The provider a profile names, without validating its settings (validate-audio --profile)."""
     cfg = load_file()
@@ -252,7 +258,7 @@ def provider_of_profile(name: str | None) -> str:
         raise ConfigError(f"unknown profile {name!r}", f"known profiles: {', '.join(sorted(profiles))}")
     provider = profiles[name][0].get("provider")
     if not isinstance(provider, str):
-        raise ConfigError(f"profile {name!r} has no provider", 'add provider = "acs" (or another)')
+        raise ConfigError(f"profile {name!r} has no provider", _provider_hint())
     return provider
 
 

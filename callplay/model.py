@@ -1,8 +1,7 @@
 """Typed requests and results shared by the CLI, the core, the providers, the ledger and the renderer.
 
 Plain dataclasses (no pydantic) so that `callplay --help` stays fast. Every result knows how to become the
-JSON envelope's `data` (`to_dict`) and how to become tables (`to_tables`), so output.py renders any result
-without knowing its type and nothing here imports rich.
+JSON envelope's `data` (`to_dict`); how it looks as tables is output.py's business.
 """
 
 from __future__ import annotations
@@ -71,24 +70,6 @@ class Silence:
 PlayItem = Audio | Tts | Ssml | Silence
 
 
-def item_to_dict(item: PlayItem) -> dict[str, Any]:
-    return {k: v for k, v in asdict(item).items() if v is not None}
-
-
-def item_from_dict(data: dict[str, Any]) -> PlayItem:
-    kind = data.get("kind")
-    body = {k: v for k, v in data.items() if k != "kind"}
-    if kind == "audio":
-        return Audio(**body)
-    if kind == "tts":
-        return Tts(**body)
-    if kind == "ssml":
-        return Ssml(**body)
-    if kind == "silence":
-        return Silence(**body)
-    raise ValueError(f"unknown play item kind {kind!r}")
-
-
 def mint_control_id() -> str:
     """callplay's handle on one playback: short, URL-safe, unique enough to be a primary key."""
     return "cp-" + os.urandom(6).hex()  # not `secrets`: its import (hashlib, hmac) costs start-up time
@@ -125,16 +106,6 @@ class PlayRequest:
 
 
 # ------------------------------------------------------------------------------------------------ results
-
-
-@dataclass
-class TableSpec:
-    """A rich-free description of one table; output.py draws it."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    caption: str | None = None
 
 
 @dataclass
@@ -188,37 +159,6 @@ class Playback:
         out["events"] = [e.to_dict() for e in self.events]
         return out
 
-    def to_tables(self) -> list[TableSpec]:
-        rows = [
-            ["control id", self.control_id],
-            ["call", self.call_id],
-            ["profile", f"{self.profile} ({self.provider})"],
-            ["state", self.state],
-            ["sources", "\n".join(self.sources)],
-        ]
-        if self.loop != 1:
-            rows.append(["loop", "until stopped" if self.loop == 0 else f"{self.loop} times"])
-        if self.targets:
-            rows.append(["to", ", ".join(self.targets)])
-        if self.volume_db is not None:
-            rows.append(["volume", f"{self.volume_db:+g} dB"])
-        tables = [TableSpec("Playback", ["field", "value"], rows)]
-        if self.request is not None:
-            import json
-
-            tables.append(TableSpec("Provider request (not sent)", ["request"], [[json.dumps(self.request, indent=2)]]))
-        if self.events:
-            tables.append(events_table(self.events))
-        return tables
-
-
-def events_table(events: list[Event], title: str = "Events") -> TableSpec:
-    return TableSpec(
-        title,
-        ["time", "type", "state", "control id", "detail"],
-        [[e.time, e.type, e.state or "", e.control_id or "", e.summary()] for e in events],
-    )
-
 
 @dataclass
 class ControlResult:
@@ -239,22 +179,6 @@ class ControlResult:
         out = asdict(self)
         out["events"] = [e.to_dict() for e in self.events]
         return out
-
-    def to_tables(self) -> list[TableSpec]:
-        rows = [
-            ["action", self.action],
-            ["control id", self.control_id or "(all media on the call)"],
-            ["call", self.call_id],
-            ["profile", f"{self.profile} ({self.provider})"],
-            ["state", self.state],
-        ]
-        if self.volume_db is not None:
-            rows.append(["volume", f"{self.volume_db:+g} dB"])
-        rows += [[k, str(v)] for k, v in self.detail.items()]
-        tables = [TableSpec(self.action.capitalize(), ["field", "value"], rows)]
-        if self.events:
-            tables.append(events_table(self.events))
-        return tables
 
 
 @dataclass
@@ -301,37 +225,6 @@ class CallStatus:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_tables(self) -> list[TableSpec]:
-        rows = [
-            ["call", self.call_id],
-            ["profile", f"{self.profile} ({self.provider})"],
-            ["state", self.state or "(not available from this provider)"],
-        ]
-        if self.media_streaming is not None:
-            ms = self.media_streaming
-            rows.append(["media streaming", f"{ms.get('state', '?')} {ms.get('id') or ''}".strip()])
-        rows += [[k, str(v)] for k, v in self.detail.items()]
-        tables = [TableSpec("Call", ["field", "value"], rows, caption="\n".join(self.notes) or None)]
-        if self.participants:
-            tables.append(
-                TableSpec(
-                    "Participants",
-                    ["raw id", "kind", "detail"],
-                    [[p.raw_id, p.kind, ", ".join(f"{k}={v}" for k, v in p.detail.items())] for p in self.participants],
-                )
-            )
-        tables.append(
-            TableSpec(
-                "Playbacks (callplay's record)",
-                ["control id", "sources", "state", "last event", "started"],
-                [
-                    [p.control_id, "\n".join(p.sources), p.state, p.last_event or "", p.created_at]
-                    for p in self.playbacks
-                ],
-            )
-        )
-        return tables
-
 
 @dataclass
 class EventList:
@@ -339,9 +232,6 @@ class EventList:
 
     def to_dict(self) -> dict[str, Any]:
         return {"events": [e.to_dict() for e in self.events]}
-
-    def to_tables(self) -> list[TableSpec]:
-        return [events_table(self.events)]
 
 
 @dataclass
@@ -364,16 +254,6 @@ class ProfileView:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_tables(self) -> list[TableSpec]:
-        return [
-            TableSpec(
-                f"Profile {self.name} ({self.provider})",
-                ["setting", "value", "from"],
-                [[v.name, "" if v.value is None else str(v.value), v.source] for v in self.values],
-                caption=f"defined in {self.source}" + (" · default profile" if self.is_default else ""),
-            )
-        ]
-
 
 @dataclass
 class ProfileList:
@@ -388,13 +268,3 @@ class ProfileList:
                 for p in self.profiles
             ],
         }
-
-    def to_tables(self) -> list[TableSpec]:
-        return [
-            TableSpec(
-                "Profiles",
-                ["name", "provider", "default", "defined in"],
-                [[p.name, p.provider, "*" if p.is_default else "", p.source] for p in self.profiles],
-                caption=f"config: {self.config_path or '(none: built-in demo profile)'}",
-            )
-        ]

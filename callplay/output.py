@@ -2,26 +2,32 @@
 
 Data goes to stdout, everything else (warnings, errors, progress, live event rows) to stderr. Colour and
 prompts are off when stdout is not a terminal or NO_COLOR is set.
+
+A result is data with `to_dict()` (the envelope's `data`); how it looks as tables is decided here, by
+`tables_for`, one function per result type.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from callplay.errors import CallplayError
-from callplay.model import TableSpec
+from callplay.errors import CallplayError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from callplay.model import CallStatus, ControlResult, Event, EventList, Playback, ProfileList, ProfileView
+
 # rich is imported only where a table or a progress bar is drawn: JSON, JUnit and GitHub output (what CI
-# runs) skip its ~50 ms import.
+# runs) skip its ~50 ms import. json and callplay.model load when first needed too: JUnit and GitHub output
+# use neither (the model's dataclasses alone take 10 ms to build).
 
 OutputMode = Literal["table", "json"]
 ENVELOPE_VERSION = 1
@@ -30,7 +36,15 @@ ENVELOPE_VERSION = 1
 class Renderable(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
-    def to_tables(self) -> list[TableSpec]: ...
+
+@dataclass
+class TableSpec:
+    """A rich-free description of one table; _table draws it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str | None = None
 
 
 def _no_color() -> bool:
@@ -59,6 +73,12 @@ def envelope(command: str, ok: bool, data: Any = None, error: CallplayError | No
     }
 
 
+def _json(obj: Any, indent: int | None = None) -> str:
+    import json
+
+    return json.dumps(obj, default=str, indent=indent)
+
+
 def _table(spec: TableSpec) -> Table:
     from rich.table import Table
 
@@ -74,40 +94,31 @@ def render(
     command: str, result: Renderable, mode: OutputMode, *, ok: bool = True, error: CallplayError | None = None
 ) -> None:
     if mode == "json":
-        print(json.dumps(envelope(command, ok, result.to_dict(), error), default=str))
+        print(_json(envelope(command, ok, result.to_dict(), error)))
         return
     console = stdout_console()
-    for spec in result.to_tables():
+    for spec in tables_for(result):
         console.print(_table(spec))
 
 
 def render_error(command: str, err: CallplayError, mode: OutputMode, data: Any = None) -> None:
     """One line with the message, one with the hint, on stderr; the envelope too on stdout in JSON mode."""
     if mode == "json":
-        print(json.dumps(envelope(command, False, data, err), default=str))
-    line = f"error: {err.message}"
-    if err.hint:
-        line += f"\nhint: {err.hint}"
-    print(line, file=sys.stderr)
+        print(_json(envelope(command, False, data, err)))
+    print(_error_lines(err), file=sys.stderr)
+
+
+def _error_lines(err: CallplayError) -> str:
+    return f"error: {err.message}" + (f"\nhint: {err.hint}" if err.hint else "")
 
 
 def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def info(message: str) -> None:
-    """Progress notes for a person; silent in scripts that capture stderr do not rely on them."""
-    print(message, file=sys.stderr)
-
-
-def event_row(cells: list[str]) -> None:
-    """A live row (events listen, play --wait) on stderr in table mode; tab-separated, one per line."""
-    print("\t".join(cells), file=sys.stderr, flush=True)
-
-
 def json_line(obj: dict[str, Any]) -> None:
     """A live JSON line on stdout (events listen -o json): one event per line, for jq and friends."""
-    print(json.dumps(obj, default=str), flush=True)
+    print(_json(obj), flush=True)
 
 
 @contextmanager
@@ -139,11 +150,11 @@ def listening_banner(urls: dict[str, str]) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-def live_event_printer(mode: OutputMode) -> Any:
+def live_event_printer(mode: OutputMode) -> Callable[[Event], None]:
     """A callback printing each event as it arrives: a JSON envelope per line, or a tab-separated row."""
     header_done = False
 
-    def emit(event: Any) -> None:
+    def emit(event: Event) -> None:
         nonlocal header_done
         if mode == "json":
             json_line(envelope("events listen", True, {"event": event.to_dict()}))
@@ -175,3 +186,183 @@ def emulator_banner(info: dict[str, Any]) -> None:
         lines.append(f"  config {info['config']}  (profiles: {', '.join(info['profiles'])})")
     lines.append("Ctrl-C to stop")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+
+def tables_for(result: object) -> list[TableSpec]:
+    """The tables `result` is drawn as. The model's results are drawn by the builders below; a result type
+    defined elsewhere may still bring its own to_tables() (the audio reports, the listener, the emulator, the
+    Chime Lambda package); one with neither has no table."""
+    build = _builders().get(type(result))
+    if build is not None:
+        return build(result)
+    own = getattr(result, "to_tables", None)
+    return list(own()) if callable(own) else []
+
+
+@cache
+def _builders() -> dict[type, Callable[[Any], list[TableSpec]]]:
+    from callplay import model
+
+    return {
+        model.Playback: _playback,
+        model.ControlResult: _control,
+        model.CallStatus: _call_status,
+        model.EventList: _event_list,
+        model.ProfileView: _profile_view,
+        model.ProfileList: _profile_list,
+    }
+
+
+def _playback(pb: Playback) -> list[TableSpec]:
+    rows = [
+        ["control id", pb.control_id],
+        ["call", pb.call_id],
+        ["profile", f"{pb.profile} ({pb.provider})"],
+        ["state", pb.state],
+        ["sources", "\n".join(pb.sources)],
+    ]
+    if pb.loop != 1:
+        rows.append(["loop", "until stopped" if pb.loop == 0 else f"{pb.loop} times"])
+    if pb.targets:
+        rows.append(["to", ", ".join(pb.targets)])
+    if pb.volume_db is not None:
+        rows.append(["volume", f"{pb.volume_db:+g} dB"])
+    tables = [TableSpec("Playback", ["field", "value"], rows)]
+    if pb.request is not None:
+        tables.append(TableSpec("Provider request (not sent)", ["request"], [[_json(pb.request, indent=2)]]))
+    if pb.events:
+        tables.append(events_table(pb.events))
+    return tables
+
+
+def _control(result: ControlResult) -> list[TableSpec]:
+    rows = [
+        ["action", result.action],
+        ["control id", result.control_id or "(all media on the call)"],
+        ["call", result.call_id],
+        ["profile", f"{result.profile} ({result.provider})"],
+        ["state", result.state],
+    ]
+    if result.volume_db is not None:
+        rows.append(["volume", f"{result.volume_db:+g} dB"])
+    rows += [[k, str(v)] for k, v in result.detail.items()]
+    tables = [TableSpec(result.action.capitalize(), ["field", "value"], rows)]
+    if result.events:
+        tables.append(events_table(result.events))
+    return tables
+
+
+def _call_status(status: CallStatus) -> list[TableSpec]:
+    rows = [
+        ["call", status.call_id],
+        ["profile", f"{status.profile} ({status.provider})"],
+        ["state", status.state or "(not available from this provider)"],
+    ]
+    if status.media_streaming is not None:
+        ms = status.media_streaming
+        rows.append(["media streaming", f"{ms.get('state', '?')} {ms.get('id') or ''}".strip()])
+    rows += [[k, str(v)] for k, v in status.detail.items()]
+    tables = [TableSpec("Call", ["field", "value"], rows, caption="\n".join(status.notes) or None)]
+    if status.participants:
+        participants = [
+            [p.raw_id, p.kind, ", ".join(f"{k}={v}" for k, v in p.detail.items())] for p in status.participants
+        ]
+        tables.append(TableSpec("Participants", ["raw id", "kind", "detail"], participants))
+    playbacks = [
+        [p.control_id, "\n".join(p.sources), p.state, p.last_event or "", p.created_at] for p in status.playbacks
+    ]
+    columns = ["control id", "sources", "state", "last event", "started"]
+    tables.append(TableSpec("Playbacks (callplay's record)", columns, playbacks))
+    return tables
+
+
+def _event_list(result: EventList) -> list[TableSpec]:
+    return [events_table(result.events)]
+
+
+def events_table(events: list[Event], title: str = "Events") -> TableSpec:
+    return TableSpec(
+        title,
+        ["time", "type", "state", "control id", "detail"],
+        [[e.time, e.type, e.state or "", e.control_id or "", e.summary()] for e in events],
+    )
+
+
+def _profile_view(view: ProfileView) -> list[TableSpec]:
+    rows = [[v.name, "" if v.value is None else str(v.value), v.source] for v in view.values]
+    caption = f"defined in {view.source}" + (" · default profile" if view.is_default else "")
+    return [TableSpec(f"Profile {view.name} ({view.provider})", ["setting", "value", "from"], rows, caption=caption)]
+
+
+def _profile_list(result: ProfileList) -> list[TableSpec]:
+    rows = [[p.name, p.provider, "*" if p.is_default else "", p.source] for p in result.profiles]
+    caption = f"config: {result.config_path or '(none: built-in demo profile)'}"
+    return [TableSpec("Profiles", ["name", "provider", "default", "defined in"], rows, caption=caption)]
+
+
+# -------------------------------------------------------------------- validate-audio's JUnit and GitHub
+
+
+REPORT_FORMATS = ("table", "json", "junit", "github")
+
+
+class PlainReport(Protocol):
+    """A result that prints itself without rich (validate-audio's report)."""
+
+    @property
+    def exit_code(self) -> int: ...
+
+    @property
+    def failure(self) -> CallplayError | None: ...
+
+    def junit(self) -> str: ...
+
+    def github(self) -> str: ...
+
+
+def report_format(fmt: str | None, output: str) -> str:
+    """validate-audio's format: --format when given, else --output; a UsageError names the bad one."""
+    if fmt is None:
+        if output not in ("table", "json"):
+            raise UsageError(f"unknown output format {output!r}", "use --output table or --output json")
+        return output
+    if fmt not in REPORT_FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", f"use one of: {', '.join(REPORT_FORMATS)}")
+    return fmt
+
+
+def render_plain(fmt: str, work: Callable[[], PlainReport]) -> int:
+    """--format github, or junit on stdout: run `work` and print its report or its error, without rich (these
+    formats are what CI runs, and rich's import is a tenth of a quick check); returns the exit code."""
+    try:
+        report = work()
+    except CallplayError as err:
+        return plain_error(err, fmt)
+    except KeyboardInterrupt:
+        return plain_error(CallplayError("interrupted", code="interrupted", exit_code=ExitCode.INTERRUPTED), fmt)
+    except Exception as exc:  # a bug: one line and exit 1, like cli.options.run (traceback with CALLPLAY_DEBUG=1)
+        if os.environ.get("CALLPLAY_DEBUG") == "1":
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        bug = CallplayError(
+            f"unexpected error: {type(exc).__name__}: {first}".rstrip(": "),
+            "run again with CALLPLAY_DEBUG=1 for the traceback, and report it",
+            code="unexpected",
+        )
+        return plain_error(bug, fmt)
+    sys.stdout.write(report.github() if fmt == "github" else report.junit())
+    sys.stdout.flush()
+    if report.failure is not None:
+        print(_error_lines(report.failure), file=sys.stderr)
+    return report.exit_code
+
+
+def plain_error(err: CallplayError, fmt: str) -> int:
+    """An error without rich: render_error's lines on stderr, after an ::error annotation for github."""
+    if fmt == "github":
+        print(f"::error title={err.code}::{err.message}", flush=True)
+    print(_error_lines(err), file=sys.stderr)
+    return int(err.exit_code)

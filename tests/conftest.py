@@ -1,28 +1,46 @@
 """Shared fixtures: one in-process emulator (all faces, fast clock) and a CLI runner pointed at it.
 
 Nothing here patches an SDK or a provider class: tests drive callplay's real code, which drives the real
-SDKs over real HTTP to the emulator.
+SDKs over real HTTP to the emulator. The CLI runs in this process (`run_cli`, the `cli` fixture) through
+`callplay.cli.main`, as the console script would run it; `run_subprocess` and `spawn_cli` start a real
+`python -m callplay` for the tests whose subject is the process itself (signals, exit on interrupt, import
+cost, os._exit, closed pipes) or that need the CLI running beside the test (events listen, emulator serve).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import traceback
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from callplay.cli import main
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.state import World
 
+T = TypeVar("T")
+
 TEST_SPEED = 20.0  # simulated seconds per real second
+# One client for the emulator's admin API (plain http): httpx.get() would build a TLS context per call, 35 ms,
+# which adds up in polling loops and in the teardown of every test.
+admin = httpx.Client(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +71,11 @@ def _reset_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "emulator" in request.fixturenames:
         server: EmulatorServer = request.getfixturevalue("emulator")
-        httpx.post(
+        admin.post(
             f"{server.http_url}/_emulator/faults",
             json={"latency_ms": 0, "error_rate": 0.0, "rate_limit": 0, "drop": 0, "error_status": 503},
         )
-        httpx.post(f"{server.http_url}/_emulator/clock", json={"speed": TEST_SPEED})
+        admin.post(f"{server.http_url}/_emulator/clock", json={"speed": TEST_SPEED})
 
 
 @pytest.fixture
@@ -78,7 +96,7 @@ def new_call(emulator: EmulatorServer) -> Any:
         body: dict[str, Any] = {"id": call_id}
         if participants:
             body["participants"] = participants
-        resp = httpx.post(f"{emulator.http_url}/_emulator/calls", json=body)
+        resp = admin.post(f"{emulator.http_url}/_emulator/calls", json=body)
         resp.raise_for_status()
         return call_id
 
@@ -91,7 +109,7 @@ def call_id(new_call: Any) -> str:
 
 
 def emulator_call(emulator: EmulatorServer, call_id: str) -> dict[str, Any]:
-    resp = httpx.get(f"{emulator.http_url}/_emulator/calls/{call_id}")
+    resp = admin.get(f"{emulator.http_url}/_emulator/calls/{call_id}")
     resp.raise_for_status()
     return dict(resp.json())
 
@@ -123,14 +141,133 @@ class CliResult:
         return dict(envelope["data"])
 
 
+class CliTimeout(BaseException):
+    """A BaseException, so that no `except Exception` in callplay can mistake it for a fault of its own."""
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None) -> CliResult:
-    """Run callplay as a user would: a subprocess, no terminal, the test's environment."""
-    full_env = {**os.environ, **(env or {})}
+    """Run `callplay ARGS` in this process as a user would run it: no terminal, the test's environment plus
+    `env`, stdin from `input` (or empty); stdout, stderr and the exit code as a subprocess would give them.
+
+    Everything a call may change in the process is put back afterwards: the environment, the standard streams,
+    logging and warnings setup, and the state callplay keeps between calls (the same as a fresh process).
+    """
+    out, err = _Capture(), _Capture()
+    saved_env = dict(os.environ)
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    root = logging.getLogger()
+    saved_handlers = root.handlers[:]
+    try:
+        os.environ.update(env or {})
+        for name, value in NO_TERMINAL.items():
+            os.environ.setdefault(name, value)
+        _fresh_process_state()
+        sys.stdin = io.StringIO(input or "")
+        sys.stdout, sys.stderr = out, err
+        # As in a new process: no logging handlers (warnings go to stderr via logging's last resort, instead of
+        # to pytest's log capture) and Python's default warning filters (pytest's would record them instead).
+        root.handlers = []
+        with warnings.catch_warnings(), _deadline(timeout, args):
+            warnings.resetwarnings()
+            for action, category in DEFAULT_WARNING_FILTERS:
+                warnings.simplefilter(action, category)  # type: ignore[arg-type]
+            warnings.showwarning = _print_warning
+            try:
+                code = main(list(args))
+            except Exception:  # what the interpreter does with an exception nothing caught (CALLPLAY_DEBUG=1)
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        root.handlers = saved_handlers
+        _restore_env(saved_env)
+    return CliResult(code, out.text(), err.text())
+
+
+# What a subprocess with no terminal sees: click and rich size their output from these when there is no tty,
+# and would otherwise measure the terminal pytest was started from.
+NO_TERMINAL = {"COLUMNS": "80", "LINES": "24"}
+DEFAULT_WARNING_FILTERS = [  # the interpreter's defaults (python -W not given), in reverse order of priority
+    ("ignore", ResourceWarning),
+    ("ignore", ImportWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", DeprecationWarning),
+]
+
+
+def _print_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """How the interpreter shows a warning (pytest's own hook would record it instead)."""
+    (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+class _Capture(io.TextIOWrapper):
+    """A standard stream for one call: UTF-8 bytes underneath (for code that writes to .buffer)."""
+
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO()
+        super().__init__(self._bytes, encoding="utf-8", errors="backslashreplace", write_through=True)
+
+    def text(self) -> str:
+        self.flush()
+        raw = self._bytes.getvalue().decode("utf-8", errors="replace")
+        return raw.replace("\r\n", "\n").replace("\r", "\n")  # text=True in subprocess.run does the same
+
+
+def _fresh_process_state() -> None:
+    """Forget what callplay caches per process, so each call starts as a new process would."""
+    inputs = sys.modules.get("callplay.audio.inputs")
+    if inputs is not None:
+        inputs.reset_s3_client()  # a boto3 client keeps the endpoint and credentials it was made with
+
+
+def _restore_env(saved: dict[str, str]) -> None:
+    for name in [n for n in os.environ if n not in saved]:
+        del os.environ[name]
+    for name, value in saved.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+@contextmanager
+def _deadline(seconds: float | None, args: tuple[str, ...]) -> Iterator[None]:
+    """Raise CliTimeout in the call after `seconds`, keeping (and re-arming) pytest-timeout's own alarm."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CliTimeout(f"callplay {' '.join(args)} still running after {seconds} s")
+
+    outer_handler = signal.signal(signal.SIGALRM, expire) or signal.SIG_DFL  # None: not set from Python
+    outer_left, outer_interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    started = time.monotonic()
+    if outer_left and outer_left <= seconds:  # the outer alarm comes first: it alone stays armed
+        signal.signal(signal.SIGALRM, outer_handler)
+        signal.setitimer(signal.ITIMER_REAL, outer_left, outer_interval)
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_left:
+            left = max(outer_left - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
+
+
+def run_subprocess(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
+) -> CliResult:
+    """Run `python -m callplay ARGS` as a separate process: no terminal, the test's environment plus `env`."""
     proc = subprocess.run(
         [sys.executable, "-m", "callplay", *args],
         capture_output=True,
         text=True,
-        env=full_env,
+        env={**os.environ, **(env or {})},
         timeout=timeout,
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
@@ -138,6 +275,42 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60, 
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def spawn_cli(*args: str, **popen: Any) -> subprocess.Popen[Any]:
+    """`python -m callplay ARGS` started in the background: stdin empty, stdout and stderr piped as text, unless
+    `popen` (subprocess.Popen's arguments) says otherwise."""
+    options: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return subprocess.Popen([sys.executable, "-m", "callplay", *args], **{**options, "text": True, **popen})
+
+
+def wait_until(check: Callable[[], T], timeout: float = 30.0, *, describe: Callable[[], object] | None = None) -> T:
+    """Poll until `check()` is truthy and return that value. A deadline against hangs, not a timing assertion;
+    `describe()` says what was seen instead when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            seen = describe() if describe is not None else value
+            raise AssertionError(f"the expected state was never reached in {timeout:g} s: {seen!r}")
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a server a test starts itself)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    """True once something answers GET url with 200 (a server started in the background is up)."""
+    try:
+        return admin.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture
-def cli() -> Any:
+def cli() -> Callable[..., CliResult]:
     return run_cli

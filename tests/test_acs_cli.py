@@ -1,19 +1,18 @@
-"""ACS end to end: the CLI as a subprocess, the real ACS SDK, the in-process emulator's ACS face."""
+"""ACS end to end: the CLI (in-process; a real process for signals and `emulator serve`), the real ACS SDK, the
+in-process emulator's ACS face."""
 
 from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import emulator_call, emulator_playbacks, run_cli
+from tests.conftest import emulator_call, emulator_playbacks, run_cli, spawn_cli, wait_until
 from tests.conftest import media_url as media
 
 P = ("-p", "emulator-acs")
@@ -76,10 +75,7 @@ def test_loop_then_stop(emulator: EmulatorServer, config_file: Path, call_id: st
 
 
 def test_loop_wait_sigterm_stops_the_music(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = spawn_cli("loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P)
     try:
         handle = _wait_any_playing(emulator, call_id)
         proc.send_signal(signal.SIGTERM)
@@ -164,16 +160,13 @@ def test_stopped_emulator_is_exit_6(tmp_path: Path) -> None:
 
 def test_emulator_serve_writes_a_working_config(tmp_path: Path) -> None:
     cfg = tmp_path / "emu.toml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "emulator", "serve", "--port", "0", "--tls-port", "0",
-         "--call", "runbook-call", "--write-config", str(cfg), "--speed", "20"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = spawn_cli(
+        "emulator", "serve", "--port", "0", "--tls-port", "0",
+        "--call", "runbook-call", "--write-config", str(cfg), "--speed", "20",
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not cfg.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert cfg.exists(), proc.stderr
+        wait_until(lambda: cfg.exists() or proc.poll() is not None)
+        assert cfg.exists(), proc.communicate()[1]
         assert cfg.stat().st_mode & 0o777 == 0o600
         env = {"CALLPLAY_CONFIG": str(cfg)}
         result = run_cli(
@@ -204,24 +197,20 @@ def _playback(emulator: EmulatorServer, call_id: str, handle: str) -> dict[str, 
     return found[0] if found else None
 
 
-def _wait_state(emulator: EmulatorServer, call_id: str, handle: str, state: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pb = _playback(emulator, call_id, handle)
-        if pb and pb["state"] == state:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{handle} never reached {state}: {_playback(emulator, call_id, handle)}")
+def _wait_state(emulator: EmulatorServer, call_id: str, handle: str, state: str) -> None:
+    wait_until(
+        lambda: (pb := _playback(emulator, call_id, handle)) is not None and pb["state"] == state,
+        describe=lambda: f"{handle} never reached {state}: {_playback(emulator, call_id, handle)}",
+    )
 
 
-def _wait_any_playing(emulator: EmulatorServer, call_id: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pb in emulator_call(emulator, call_id)["playbacks"]:
-            if pb["state"] == "playing":
-                return str(pb["handle"])
-        time.sleep(0.05)
-    raise AssertionError("nothing started playing")
+def _wait_any_playing(emulator: EmulatorServer, call_id: str) -> str:
+    def playing() -> str:
+        return next(
+            (str(pb["handle"]) for pb in emulator_call(emulator, call_id)["playbacks"] if pb["state"] == "playing"), ""
+        )
+
+    return wait_until(playing, describe=lambda: "nothing started playing")
 
 
 def test_admin_api_lists_calls(emulator: EmulatorServer, call_id: str) -> None:
@@ -230,17 +219,16 @@ def test_admin_api_lists_calls(emulator: EmulatorServer, call_id: str) -> None:
 
 
 def test_hangup_ends_a_waiting_play(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P,
-         "-o", "json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
+    def hang_up_once_playing() -> None:  # the caller hangs up while the CLI waits
         _wait_any_playing(emulator, call_id)
         httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
-        out, err = proc.communicate(timeout=30)
+
+    caller = threading.Thread(target=hang_up_once_playing)
+    caller.start()
+    try:
+        result = run_cli("loop", call_id, media(emulator, "hold-16k.wav"), "--wait", *P, "-o", "json")
     finally:
-        proc.kill()
-    assert proc.returncode == 5, err
-    assert "ended before" in err
-    assert json.loads(out)["error"]["code"] == "call_ended"
+        caller.join(timeout=30)
+    assert result.exit_code == 5, result.stderr
+    assert "ended before" in result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "call_ended"

@@ -1,10 +1,9 @@
-"""Amazon Chime SDK end to end: the CLI as a subprocess, boto3, the emulator's Chime and S3 faces, the Lambda."""
+"""Amazon Chime SDK end to end: the CLI (in-process; a real process for signals and `emulator serve`), boto3,
+the emulator's Chime and S3 faces, the Lambda."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from botocore.config import Config
 
 from callplay.emulator.app import EmulatorServer
 from callplay.ledger import Ledger
-from tests.conftest import emulator_call, run_cli
-from tests.test_chime_provider import actions, chime_face, invocations, wait_until, wav_bytes, write_wav
+from tests.conftest import emulator_call, run_cli, spawn_cli, wait_until
+from tests.test_chime_provider import actions, chime_face, invocations, wav_bytes, write_wav
 
 P = ("-p", "emulator-chime")
 
@@ -83,10 +82,7 @@ def test_sigterm_during_wait_stops_the_playback(
     emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
 ) -> None:
     prompt = write_wav(tmp_path / "hold.wav", seconds=5.0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "loop", call_id, str(prompt), "--times", "100", "--wait", *P],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = spawn_cli("loop", call_id, str(prompt), "--times", "100", "--wait", *P)
     try:
         assert wait_until(
             lambda: any(s["state"] == "playing" for s in emulator_call(emulator, call_id)["playbacks"]), timeout=30
@@ -189,10 +185,9 @@ def test_dry_run_sends_nothing_and_shows_no_secret(
 
 def test_emulator_serve_writes_a_working_chime_profile(tmp_path: Path) -> None:
     cfg = tmp_path / "emulator.toml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "emulator", "serve", "--port", "0", "--tls-port", "0",
-         "--call", "chime-runbook-call", "--write-config", str(cfg), "--speed", "20"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = spawn_cli(
+        "emulator", "serve", "--port", "0", "--tls-port", "0",
+        "--call", "chime-runbook-call", "--write-config", str(cfg), "--speed", "20",
     )  # fmt: skip
     try:
         assert wait_until(cfg.exists, timeout=30), proc.stderr

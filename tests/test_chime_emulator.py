@@ -21,8 +21,8 @@ from botocore.exceptions import ClientError
 
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.s3 import BadPayload, decode_aws_chunked
-from tests.conftest import emulator_call
-from tests.test_chime_provider import chime_face, invocations, wait_until, wav_bytes
+from tests.conftest import emulator_call, wait_until
+from tests.test_chime_provider import chime_face, invocations, wav_bytes
 
 
 def profile(emulator: EmulatorServer) -> dict[str, Any]:

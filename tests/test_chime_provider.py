@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from callplay.core.checks import check_request, check_verb
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.chime import ChimeFace
 from callplay.errors import (
@@ -26,7 +25,7 @@ from callplay.errors import (
 )
 from callplay.model import Audio, PlayItem, PlayRequest, Silence, Ssml, Tts
 from callplay.providers.chime import ChimeProvider, ChimeSettings
-from tests.conftest import emulator_call
+from tests.conftest import emulator_call, wait_until
 
 
 def write_wav(path: Path, rate: int = 8000, channels: int = 1, seconds: float = 1.0, subtype: str = "PCM_16") -> Path:
@@ -56,16 +55,6 @@ def settings(emulator: EmulatorServer, **changes: Any) -> ChimeSettings:
 
 def provider(emulator: EmulatorServer, **changes: Any) -> ChimeProvider:
     return ChimeProvider(settings(emulator, **changes), profile="emulator-chime")
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll until `check()` is truthy (the Lambda runs after the 202, as on AWS)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def actions(emulator: EmulatorServer, call_id: str) -> list[dict[str, Any]]:
@@ -103,8 +92,10 @@ def test_same_file_is_uploaded_once_for_two_plays(emulator: EmulatorServer, new_
 def test_play_runs_the_lambdas_play_audio_on_the_call(emulator: EmulatorServer, new_call: Any, tmp_path: Path) -> None:
     call = new_call()
     pb = provider(emulator).play(call, PlayRequest([Audio(str(write_wav(tmp_path / "p.wav", seconds=0.5)))], loop=3))
-    done = wait_until(lambda: "ACTION_SUCCESSFUL" in invocations(emulator, call))
-    assert done, emulator_call(emulator, call)["log"]
+    assert wait_until(
+        lambda: "ACTION_SUCCESSFUL" in invocations(emulator, call),
+        describe=lambda: emulator_call(emulator, call)["log"],
+    )
     [play] = actions(emulator, call)
     params = play["parameters"]
     assert play["action"] == "PlayAudio" and play["result"] == "ACTION_SUCCESSFUL"
@@ -236,12 +227,13 @@ def test_compressed_wav_is_refused_locally(emulator: EmulatorServer, call_id: st
 
 def test_loop_forever_is_refused_with_the_bound(emulator: EmulatorServer, call_id: str, tmp_path: Path) -> None:
     prompt = write_wav(tmp_path / "p.wav")
+    # The core checks the loop against the capabilities, which carry the profile's repeat_max.
     with pytest.raises(UnsupportedError) as err:
-        provider(emulator, repeat_max=25).play(call_id, PlayRequest([Audio(str(prompt))], loop=0))
+        check_request(provider(emulator, repeat_max=25), PlayRequest([Audio(str(prompt))], loop=0), wait=False)
     assert "Amazon Chime SDK" in err.value.message and "25" in err.value.message
     assert err.value.hint and "--times N with N <= 25" in err.value.hint and err.value.exit_code == 4
     with pytest.raises(UnsupportedError, match="at most 25 times"):
-        provider(emulator, repeat_max=25).play(call_id, PlayRequest([Audio(str(prompt))], loop=26))
+        check_request(provider(emulator, repeat_max=25), PlayRequest([Audio(str(prompt))], loop=26), wait=False)
 
 
 def test_more_than_ten_actions_is_refused(emulator: EmulatorServer, call_id: str) -> None:
@@ -293,11 +285,11 @@ def test_local_file_needs_a_bucket(emulator: EmulatorServer, tmp_path: Path) -> 
 
 def test_pause_resume_volume_name_chime(emulator: EmulatorServer) -> None:
     p = provider(emulator)
-    for verb in (p.pause, p.resume):
+    for verb in ("pause", "resume"):
         with pytest.raises(UnsupportedError, match="Amazon Chime SDK"):
-            verb("tx-1", control_id="cp-1", record=None)
+            check_verb(p, verb)  # Chime declares neither: the core refuses before any call
     with pytest.raises(UnsupportedError, match="Amazon Chime SDK"):
-        p.volume("tx-1", control_id="cp-1", db=3, record=None)
+        check_verb(p, "volume")
 
 
 # ------------------------------------------------------------------------------------ AWS's answers

@@ -93,7 +93,7 @@ def test_unknown_provider_and_unknown_setting(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("CALLPLAY_CONFIG", str(write(tmp_path, '[profiles.a]\nprovider = "twilio"\n')))
     with pytest.raises(ConfigError, match="unknown provider 'twilio'") as exc:
         resolve_profile("a")
-    assert exc.value.hint == "valid providers: acs, chime, signalwire, vonage"
+    assert exc.value.hint == "valid providers: acs, signalwire, vonage, chime"  # registry order
     monkeypatch.setenv("CALLPLAY_CONFIG", str(write(tmp_path, '[profiles.a]\nprovider = "acs"\nendpiont = "x"\n')))
     with pytest.raises(ConfigError, match="unknown setting"):
         resolve_profile("a")

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-
-import httpx
 
 from callplay.emulator.app import EmulatorServer
 from callplay.events import EventRejected
 from callplay.events.acs import parse
-from tests.conftest import run_cli
-
-
-def _free_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
+from tests.conftest import answers, free_port, run_cli, spawn_cli, wait_until
 
 
 def _cloud_event(kind: str, context: str, call: str = "c1") -> dict[str, object]:
@@ -57,13 +44,11 @@ def test_acs_parser_rejects_a_missing_token() -> None:
 def test_events_listen_records_and_prints_each_event(
     emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    listener = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "events", "listen", "--port", str(port), "--count", "2", "-o", "json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    port = free_port()
+    # Its own process: it prints events while the in-process `play` below has the standard streams.
+    listener = spawn_cli("events", "listen", "--port", str(port), "--count", "2", "-o", "json")
     try:
-        _wait_http(f"http://127.0.0.1:{port}/health")
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/health") or listener.poll() is not None)
         played = run_cli(
             "play", call_id, "--tts", "hello", "-p", "emulator-acs", "-o", "json",
             "--callback-url", f"http://127.0.0.1:{port}/events/acs",
@@ -92,14 +77,3 @@ def test_events_listen_port_in_use_is_a_usage_error() -> None:
     finally:
         sock.close()
     assert result.exit_code == 2 and "cannot listen" in result.stderr
-
-
-def _wait_http(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")

@@ -1,19 +1,18 @@
-"""One test per documented exit code (README, "Exit codes"), each through the real CLI."""
+"""One test per documented exit code (README, "Exit codes"), each through the real CLI: in-process through
+callplay.cli.main, and a real process for the interrupt (the signal and the process's own exit status)."""
 
 from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from callplay.errors import ExitCode
-from tests.conftest import run_cli
+from callplay.ledger import Ledger
+from tests.conftest import run_cli, spawn_cli, wait_until
 
 
 def test_0_ok_demo_profile_plays_into_the_embedded_emulator() -> None:
@@ -83,12 +82,13 @@ def test_7_audio_validation_failed(tmp_path: Path) -> None:
 
 
 def test_130_interrupted_loop_is_stopped_on_the_call() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "loop", "demo-call", "--tts", "hold on", "--wait", "-o", "json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(4)  # the embedded emulator starts and the loop begins
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    proc = spawn_cli("loop", "demo-call", "--tts", "hold on", "--wait", "-o", "json")
+    try:
+        # The CLI records the playback once the embedded emulator has started it, just before it waits.
+        wait_until(lambda: Ledger.default().for_call("demo-call", "demo") or proc.poll() is not None)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "stopped playback" in err

@@ -29,12 +29,19 @@ def test_play_help_imports_no_provider_sdk() -> None:
     assert not _imported("play", "--help") & set(SDKS)
 
 
-def test_a_command_imports_only_its_own_module() -> None:
-    code = (
-        "import sys; sys.argv = ['callplay', 'validate-audio', '--help']; import callplay.cli; "
-        "print(' '.join(m for m in sys.modules if m.startswith('callplay.cli.')))"
-    )
+def _cli_modules_after(code: str) -> set[str]:
+    """The callplay.cli.* modules a fresh interpreter has loaded after running `code` (stdout is the CLI's)."""
+    code += "\nimport sys; print(' '.join(m for m in sys.modules if m.startswith('callplay.cli.')), file=sys.stderr)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(proc.stdout.split())
+    return set(proc.stderr.split())
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    loaded = _cli_modules_after("from callplay.cli import main; main(['validate-audio', '--help'])")
     assert "callplay.cli.audio" in loaded
     assert not loaded & {"callplay.cli.play", "callplay.cli.emulator", "callplay.cli.events"}
+
+
+def test_importing_the_cli_registers_nothing_from_sys_argv() -> None:
+    code = "import sys; sys.argv = ['callplay', 'validate-audio']; import callplay.cli"
+    assert _cli_modules_after(code) == set()

@@ -1,14 +1,11 @@
-"""The acceptance checks of the SignalWire issue, as an operator runs them: `python -m callplay` subprocesses
-with the config `emulator serve --write-config` writes, against the in-process emulator."""
+"""The acceptance checks of the SignalWire issue, as an operator runs them: callplay commands (run in-process
+through callplay.cli.main) with the config `emulator serve --write-config` writes, against the in-process
+emulator; `events listen` runs as its own process beside them."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,16 @@ import httpx
 import pytest
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, emulator_playbacks, run_cli
+from tests.conftest import (
+    CliResult,
+    answers,
+    emulator_call,
+    emulator_playbacks,
+    free_port,
+    run_cli,
+    spawn_cli,
+    wait_until,
+)
 from tests.conftest import media_url as media
 
 P = ("-p", "emulator-signalwire")
@@ -33,17 +39,6 @@ def sw_json(*args: str) -> dict[str, Any]:
 def sim(emulator: EmulatorServer, call_id: str, control_id: str) -> dict[str, Any]:
     (pb,) = emulator_playbacks(emulator, call_id, control_id)
     return pb
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll until `check()` is truthy. A deadline against hangs, not an assertion on timing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("the expected state was never reached")
 
 
 def secrets_of(config_file: Path) -> list[str]:
@@ -128,37 +123,18 @@ def test_play_wait_reports_a_failed_playback(emulator: EmulatorServer, config_fi
     assert result.json()["data"]["events"][-1]["state"] == "failed"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def listener(config_file: Path) -> Iterator[int]:
     """`callplay events listen` in the background, checking signatures with the profile's signing key."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "events", "listen", "--port", str(port), *P],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
+    proc = spawn_cli("events", "listen", "--port", str(port), *P, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _healthy(port) or proc.poll() is not None, timeout=30)
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/health") or proc.poll() is not None)
         assert proc.poll() is None, "events listen exited"
         yield port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_events_list_shows_playing_paused_playing_finished_in_order(

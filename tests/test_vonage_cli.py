@@ -1,16 +1,15 @@
-"""The acceptance checks of the Vonage issue, as an operator runs them: `python -m callplay` subprocesses with
-the config `emulator serve --write-config` writes, against the in-process emulator's Vonage face (TLS)."""
+"""The acceptance checks of the Vonage issue, as an operator runs them: callplay commands (in-process, through
+callplay.cli.main) with the config `emulator serve --write-config` writes, against the in-process emulator's
+Vonage face (TLS); `events listen` runs as its own process beside them."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,16 @@ import pytest
 import tomli_w
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, emulator_playbacks, run_cli
+from tests.conftest import (
+    CliResult,
+    answers,
+    emulator_call,
+    emulator_playbacks,
+    free_port,
+    run_cli,
+    spawn_cli,
+    wait_until,
+)
 from tests.conftest import media_url as media
 
 PROFILE = "emulator-vonage"
@@ -259,30 +267,6 @@ def test_the_ledger_never_holds_the_key(emulator: EmulatorServer, config_file: P
 # ------------------------------------------------------------------------------------------- events listen
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll until `check()` is truthy. A deadline against hangs, not an assertion on timing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("the expected state was never reached")
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def create_call(config_file: Path, event_url: str) -> str:
     """POST /v1/calls as an application would (RS256 JWT), with the given event_url."""
     import ssl
@@ -309,15 +293,9 @@ def create_call(config_file: Path, event_url: str) -> str:
 def listener(config_file: Path) -> Iterator[int]:
     """`callplay events listen` in the background, checking signatures with the profile's secret."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "callplay", "events", "listen", "--port", str(port), *P],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
+    proc = spawn_cli("events", "listen", "--port", str(port), *P, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _healthy(port) or proc.poll() is not None)
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/health") or proc.poll() is not None)
         assert proc.poll() is None, "events listen exited"
         yield port
     finally:

@@ -23,7 +23,7 @@ from callplay.events import EventRejected
 from callplay.events import vonage as vonage_events
 from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
-from tests.conftest import emulator_call, media_url
+from tests.conftest import emulator_call, media_url, wait_until
 
 PROFILE = "emulator-vonage"
 
@@ -309,10 +309,7 @@ def receiver(emulator: EmulatorServer, tmp_path: Path) -> Iterator[EventReceiver
 
 def wait_for_events(receiver: EventReceiver, n: int, timeout: float = 30.0) -> list[Any]:
     """Poll until n events arrived. A deadline against hangs, not an assertion on timing."""
-    deadline = time.monotonic() + timeout
-    while len(receiver.events) < n and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(receiver.events) >= n, f"only {len(receiver.events)} of {n} events arrived"
+    wait_until(lambda: len(receiver.events) >= n, timeout, describe=lambda: f"{len(receiver.events)} of {n} events")
     return list(receiver.events)
 
 

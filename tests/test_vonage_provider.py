@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from callplay.core.checks import check_request, check_verb
 from callplay.emulator.app import EmulatorServer
 from callplay.errors import ConfigError, ProviderRejected, ProviderUnavailable, UnsupportedError, UsageError
 from callplay.model import Audio, PlaybackRecord, PlayRequest, Silence, Ssml, Tts, now_iso
@@ -267,6 +268,7 @@ def test_unsupported_requests_name_vonage_and_the_alternative_and_send_nothing(
     emulator: EmulatorServer, provider: VonageProvider, call_id: str, request_: PlayRequest, words: str
 ) -> None:
     with pytest.raises(UnsupportedError) as err:
+        check_request(provider, request_, wait=False)  # the core refuses what the capabilities do not declare
         provider.play(call_id, request_)
     assert "Vonage" in err.value.message
     assert words in f"{err.value.message} {err.value.hint}"
@@ -276,20 +278,20 @@ def test_unsupported_requests_name_vonage_and_the_alternative_and_send_nothing(
 @pytest.mark.parametrize("verb", ["pause", "resume"])
 def test_pause_and_resume_are_unsupported(provider: VonageProvider, call_id: str, verb: str) -> None:
     with pytest.raises(UnsupportedError) as err:
-        getattr(provider, verb)(call_id, control_id="cp-000000000000", record=None)
+        check_verb(provider, verb)  # Vonage declares neither: the core refuses before any call
     assert "Vonage" in err.value.message and "callplay" in (err.value.hint or "")
 
 
 def test_volume_during_playback_is_unsupported(provider: VonageProvider, call_id: str) -> None:
     with pytest.raises(UnsupportedError) as err:
-        provider.volume(call_id, control_id="cp-000000000000", db=-6, record=None)
+        check_verb(provider, "volume")
     assert "--volume" in (err.value.hint or "")
 
 
 def test_capabilities_refuse_pause_resume_volume_and_wait() -> None:
     caps = VonageProvider.capabilities
     assert caps.verbs == {"play", "loop", "stop", "status"}
-    assert (caps.volume_at_start, caps.volume_during, caps.events, caps.silence) == (True, False, False, False)
+    assert (caps.volume_at_start, "volume" in caps.verbs, caps.events, caps.silence) == (True, False, False, False)
     for key in ("pause", "resume", "volume", "wait"):
         assert "callplay" in caps.notes[key]
 

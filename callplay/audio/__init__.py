@@ -6,7 +6,9 @@ and `callplay --help` never load numpy or soundfile. Only stats.py and convert.p
 
 from __future__ import annotations
 
-TARGETS: tuple[str, ...] = ("acs", "signalwire", "vonage", "chime")
+from callplay.providers import PROVIDER_NAMES
+
+TARGETS: tuple[str, ...] = PROVIDER_NAMES  # every provider is an audio target: its rules come from its facts
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (
     ".wav",

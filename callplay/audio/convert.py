@@ -1,6 +1,7 @@
 """Write a copy of a prompt that the target plays: WAV, mono, the target's rate, 16-bit PCM (or mu-law).
 
-Output per target: acs and vonage 16 kHz mono PCM16 WAV; chime and signalwire 8 kHz mono PCM16 WAV.
+Output per target: mono PCM16 WAV at the rate the target's facts name (`AudioFacts.convert_rate`: 16 kHz for
+acs and vonage, 8 kHz for chime and signalwire).
 SignalWire also plays mu-law (`--encoding ulaw`), but PCM16 is the default: it is what every provider takes,
 and companding once more on the way to the call only loses quality.
 
@@ -28,9 +29,9 @@ from callplay.audio.probe import Probe, probe_path
 from callplay.audio.report import FixResult
 from callplay.audio.rules import AudioSettings
 from callplay.audio.validate import CheckOptions, check_path
+from callplay.providers import provider_facts
 
-OUTPUT_RATE = {"acs": 16000, "vonage": 16000, "chime": 8000, "signalwire": 8000}
-ENCODINGS = {"pcm16": "PCM_16", "ulaw": "ULAW"}
+ENCODINGS = {"pcm16": "PCM_16", "ulaw": "ULAW"}  # --encoding -> libsndfile subtype; who takes which: the facts
 HEADROOM_MARGIN_DB = 0.05  # land a little under the limit: PCM rounding can add a hair to the peak
 TRIM_KEEP_LEAD_S = 0.1  # keep a little air so a trimmed prompt does not start or end abruptly
 TRIM_KEEP_TAIL_S = 0.2
@@ -49,7 +50,7 @@ class ConvertOptions:
 
     @property
     def rate(self) -> int:
-        return OUTPUT_RATE[self.target]
+        return provider_facts(self.target).audio.convert_rate
 
     @property
     def ceiling_dbfs(self) -> float:
@@ -114,7 +115,8 @@ def _downmix(x: npt.NDArray[Any]) -> Array:
     if x.shape[1] == 1:
         return np.asarray(x[:, 0])
     if x.shape[1] == 2:
-        return (x[:, 0] + x[:, 1]) * np.float32(0.5)  # 14x cheaper than x.mean(axis=1) on interleaved data
+        mono: Array = (x[:, 0] + x[:, 1]) * np.float32(0.5)  # 14x cheaper than x.mean(axis=1) on interleaved data
+        return mono
     acc = x[:, 0].copy()
     for c in range(1, x.shape[1]):
         acc += x[:, c]

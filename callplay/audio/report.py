@@ -13,7 +13,7 @@ from callplay.errors import AudioInvalid, CallplayError, ExitCode
 
 if TYPE_CHECKING:
     from callplay.audio.stats import SampleStats
-    from callplay.model import TableSpec
+    from callplay.output import TableSpec
 
 Verdict = Literal["fail", "warn", "ok"]
 _ORDER = {"fail": 0, "warn": 1, "ok": 2}
@@ -193,7 +193,7 @@ class ValidationReport:
         return out
 
     def to_tables(self) -> list[TableSpec]:
-        from callplay.model import TableSpec
+        from callplay.output import TableSpec
 
         shown = [r for r in self.results if not (self.quiet and self.worst(r) == "ok")]
         # rich needs about a millisecond per multi-line row: past a few hundred files, one line per file.
@@ -237,7 +237,7 @@ def _rule_ids_cell(r: FileResult, targets: list[str]) -> str:
 
 
 def fixes_table(fixes: list[FixResult]) -> TableSpec:
-    from callplay.model import TableSpec
+    from callplay.output import TableSpec
 
     rows = []
     for fx in sorted(fixes, key=lambda f: (_ORDER[f.verdict], f.source)):

@@ -1,9 +1,8 @@
 """What each provider accepts, as rules with an ID, a severity and a message that says what to do.
 
-Sources: /work/shared/providers.md section 6. ACS plays WAV 16-bit PCM mono 16 kHz or MP3 with an ID3v2 tag
-(other WAVs play nothing); SignalWire lists MP3, WAV, AIFF, GSM and mu-law; Vonage takes MP3 or 16-bit mono
-WAV at 8 or 16 kHz; Chime takes uncompressed PCM WAV up to 50 MB from S3 (ContentType audio/wav) and
-recommends 8 kHz mono, so off-recommendation rates and channel counts are warnings there.
+What each provider plays (containers, codecs, rates, size limit) is not written here: it comes from the
+provider's facts module (`callplay.providers.facts.<name>`), the same one its backend checks before it plays,
+so `validate-audio --target T` and `play` give the same verdict. This module turns those facts into findings.
 
 Header rules need only the Probe (they are all of `--quick`); sample rules need SampleStats (full pass).
 Pure Python: importing this module must not load numpy.
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from callplay.audio import TARGETS
 from callplay.audio.probe import EMPTY_FILE, Probe, probe_path
 from callplay.errors import ConfigError, UsageError
+from callplay.providers import provider_facts
+from callplay.providers.facts import AudioFacts
 
 if TYPE_CHECKING:  # made by the full check only; --quick never imports it
     from callplay.audio.stats import SampleStats
 
 Severity = Literal["error", "warning"]
 SourceKind = Literal["file", "url", "s3"]
-CHIME_MAX_BYTES = 50 * 1024 * 1024
-PROVIDER_NAMES = {"acs": "ACS", "signalwire": "SignalWire", "vonage": "Vonage", "chime": "Chime"}
 WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 _MIME = {
     "WAV": WAV_TYPES,
@@ -65,6 +64,20 @@ class Rule:
     meaning: str
     fix: str
 
+
+def _targets_where(test: Callable[[AudioFacts], bool]) -> list[str]:
+    return [t for t in TARGETS if test(provider_facts(t).audio)]
+
+
+# The rule table's provider columns, from the facts (the docs table is generated from RULES).
+_LAYOUT = ", ".join(_targets_where(lambda a: a.wav_codecs is None))  # held to 16-bit PCM, a rate and mono
+_ADVICE = ", ".join(_targets_where(lambda a: a.layout_is_advice))
+_LAYOUT_SEVERITY = f"error ({_ADVICE}: warning)" if _ADVICE else "error"
+_SIZED = ", ".join(
+    f"{t} ({(provider_facts(t).audio.max_bytes or 0) // 1_000_000} MB)"
+    for t in _targets_where(lambda a: bool(a.max_bytes))
+)
+_ID3 = ", ".join(_targets_where(lambda a: a.mp3_needs_id3v2))
 
 RULES: tuple[Rule, ...] = (
     Rule("empty", "error", "all", "header", "the file has 0 bytes", "re-export or re-upload the prompt"),
@@ -104,24 +117,24 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "bit-depth",
-        "error (chime: warning)",
-        "acs, vonage, chime",
+        _LAYOUT_SEVERITY,
+        _LAYOUT,
         "header",
         "PCM that is not 16-bit (8, 24 or 32-bit)",
         "`callplay convert FILE --target T --out DIR`",
     ),
     Rule(
         "sample-rate",
-        "error (chime: warning)",
-        "acs, vonage, chime",
+        _LAYOUT_SEVERITY,
+        _LAYOUT,
         "header",
         "WAV rate: ACS needs 16 kHz, Vonage 8 or 16 kHz, Chime recommends 8 kHz (MP3 rates are not checked)",
         "`callplay convert FILE --target T --out DIR`",
     ),
     Rule(
         "channels",
-        "error (chime: warning)",
-        "acs, vonage, chime",
+        _LAYOUT_SEVERITY,
+        _LAYOUT,
         "header",
         "WAV that is not mono",
         "`callplay convert FILE --target T --out DIR` (downmixes)",
@@ -129,7 +142,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "id3v2-missing",
         "error",
-        "acs",
+        _ID3,
         "header",
         "MP3 without an ID3v2 tag, which ACS requires",
         "`callplay convert FILE --target acs --out DIR` (writes WAV), or add an ID3v2 tag",
@@ -137,7 +150,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "wav-extensible",
         "warning",
-        "acs, vonage, chime",
+        _LAYOUT,
         "header",
         "WAVE_FORMAT_EXTENSIBLE header: strict players expect the plain PCM header",
         "`callplay convert FILE --target T --out DIR` (writes a plain header)",
@@ -145,7 +158,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "file-size",
         "error",
-        "chime (50 MB); others when max_size_mb is set",
+        f"{_SIZED}; others when max_size_mb is set",
         "header",
         "the file is larger than the provider (or your config) allows",
         "shorten it, or lower rate/channels",
@@ -258,9 +271,27 @@ RULES: tuple[Rule, ...] = (
         "`callplay convert FILE --target T --out DIR` (removes DC)",
     ),
 )
+
+
+def targets_table() -> str:
+    """The "Targets" table of docs/validate-audio.md, from the providers' facts (a test keeps them equal)."""
+    lines = ["| target | accepted | `convert` writes |", "|---|---|---|"]
+    for target in TARGETS:
+        audio = provider_facts(target).audio
+        accepted = audio.accepts
+        if audio.max_bytes:
+            accepted += f", at most {audio.max_bytes // 1_000_000} MB ({audio.max_bytes:,} bytes)"
+        if audio.layout_is_advice and audio.wav_rates:
+            accepted += f"; {audio.wav_rates[0] // 1000} kHz mono recommended (otherwise a warning)"
+        writes = f"{audio.convert_rate // 1000} kHz mono PCM16 WAV"
+        if "ulaw" in audio.convert_encodings:
+            writes += " (`--encoding ulaw` for mu-law)"
+        lines.append(f"| `{target}` | {accepted} | {writes} |")
+    return "\n".join(lines) + "\n"
+
+
 RULE_IDS = frozenset(r.id for r in RULES)
 HEADER_RULES = frozenset(r.id for r in RULES if r.kind == "header")
-SAMPLE_RULES = frozenset(r.id for r in RULES if r.kind == "sample")
 
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -280,7 +311,7 @@ class Thresholds:
     silent_peak_dbfs: float = -60.0
     min_duration_s: float = 0.2
     max_duration_s: float = 2400.0
-    max_size_mb: float | None = None  # Chime is always held to 50 MB (its platform limit) or less
+    max_size_mb: float | None = None  # decimal MB; a provider with a platform limit (Chime) is held to it or less
 
 
 _DEFAULT_THRESHOLDS = Thresholds()
@@ -398,7 +429,9 @@ class _Ctx:
     def __init__(self, probe: Probe, target: str, quoted_name: str) -> None:
         self.probe, self.target, self.file = probe, target, quoted_name
         self.findings: list[Finding] = []
-        self.pname = PROVIDER_NAMES[target]
+        self.facts = provider_facts(target)
+        self.audio = self.facts.audio
+        self.pname = self.facts.short_name
 
     def add(self, rule: str, severity: Severity, message: str, fix: str = "") -> None:
         self.findings.append(Finding(rule, severity, message, fix, self.target))
@@ -515,53 +548,38 @@ def _truncated_message(p: Probe) -> str:
 
 def _container(c: _Ctx) -> bool:
     """Container rules; False when the container itself is refused (codec details would be noise)."""
-    p, t = c.probe, c.target
-    accepted = {
-        "acs": ("WAV", "MP3"),
-        "vonage": ("WAV", "MP3"),
-        "chime": ("WAV",),
-        "signalwire": ("WAV", "MP3", "AIFF", "AU", "GSM"),
-    }[t]
-    if p.container in accepted and not (p.container == "MP3" and p.subtype != "MPEG_LAYER_III"):
-        if t == "acs" and p.container == "MP3" and not p.has_id3v2:
+    p, audio = c.probe, c.audio
+    if p.container in audio.containers and not (p.container == "MP3" and p.subtype != "MPEG_LAYER_III"):
+        if audio.mp3_needs_id3v2 and p.container == "MP3" and not p.has_id3v2:
             c.add(
                 "id3v2-missing",
                 "error",
-                "MP3 without an ID3v2 tag: ACS plays only MP3s that have one",
+                f"MP3 without an ID3v2 tag: {c.pname} plays only MP3s that have one",
                 c.convert("add an ID3v2 tag, or write a 16 kHz mono WAV"),
             )
         return True
     layer = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2"}
     what = layer.get(p.subtype, p.container) if p.container == "MP3" else p.container
-    wants = {
-        "acs": "WAV (16-bit PCM mono 16 kHz) or MP3 with an ID3v2 tag",
-        "vonage": "MP3 or 16-bit mono WAV at 8 or 16 kHz",
-        "chime": "uncompressed PCM WAV",
-        "signalwire": "MP3, WAV, AIFF, GSM or mu-law",
-    }[t]
-    c.add("format", "error", f"{what} is not played by {c.pname}, which takes {wants}", c.convert("convert"))
+    c.add("format", "error", f"{what} is not played by {c.pname}, which takes {audio.accepts}", c.convert("convert"))
     return False
 
 
-_SW_CODECS = frozenset({"PCM_16", "PCM_U8", "PCM_S8", "ULAW", "ALAW", "GSM610", "MPEG_LAYER_III"})
-
-
 def _pcm_rules(c: _Ctx) -> None:
-    p, t = c.probe, c.target
+    p, audio = c.probe, c.audio
     if p.container == "MP3":
         return
-    if t == "signalwire":
-        if p.subtype not in _SW_CODECS:
+    if audio.wav_codecs is not None:  # a list of codecs, in any layout (SignalWire)
+        if p.subtype not in audio.wav_codecs:
             c.add(
                 "codec",
                 "error",
-                f"{p.subtype} is not in SignalWire's list (PCM 8/16-bit, mu-law, GSM)",
+                f"{p.subtype} is not in {c.pname}'s list ({audio.accepts})",
                 c.convert("write 16-bit PCM"),
             )
         return
-    chime = t == "chime"
+    advice = audio.layout_is_advice
     if not p.is_pcm:
-        kind = "uncompressed PCM" if chime else "16-bit PCM"
+        kind = "uncompressed PCM" if advice else "16-bit PCM"
         c.add(
             "codec",
             "error",
@@ -571,12 +589,12 @@ def _pcm_rules(c: _Ctx) -> None:
     elif p.bits != 16:
         c.add(
             "bit-depth",
-            "warning" if chime else "error",
-            f"{p.bits}-bit PCM: {c.pname} {'recommends' if chime else 'needs'} 16-bit",
+            "warning" if advice else "error",
+            f"{p.bits}-bit PCM: {c.pname} {'recommends' if advice else 'needs'} 16-bit",
             c.convert("write 16-bit"),
         )
     _rate_and_channels(c)
-    if p.extensible and t != "signalwire":
+    if p.extensible:
         c.add(
             "wav-extensible",
             "warning",
@@ -585,17 +603,14 @@ def _pcm_rules(c: _Ctx) -> None:
         )
 
 
-_RATES = {"acs": (16000,), "vonage": (8000, 16000), "chime": (8000,)}
-
-
 def _rate_and_channels(c: _Ctx) -> None:
-    p, t = c.probe, c.target
-    rates = _RATES[t]
-    if p.sample_rate in rates and p.channels == 1:
+    p, audio = c.probe, c.audio
+    rates = audio.wav_rates
+    if (not rates or p.sample_rate in rates) and p.channels == 1:
         return
-    sev: Severity = "warning" if t == "chime" else "error"
-    verb = "recommends" if t == "chime" else "needs"
-    if p.sample_rate not in rates:
+    sev: Severity = "warning" if audio.layout_is_advice else "error"
+    verb = "recommends" if audio.layout_is_advice else "needs"
+    if rates and p.sample_rate not in rates:
         need = " or ".join(f"{r // 1000} kHz" for r in rates)
         c.add(
             "sample-rate",
@@ -609,14 +624,12 @@ def _rate_and_channels(c: _Ctx) -> None:
 
 def _size_and_length(c: _Ctx, th: Thresholds) -> None:
     p = c.probe
-    limit = th.max_size_mb * 1024 * 1024 if th.max_size_mb is not None else None
-    if c.target == "chime":
-        limit = min(limit or CHIME_MAX_BYTES, CHIME_MAX_BYTES)
+    limit = _size_limit(th, c.audio.max_bytes)
     if limit is not None and p.size_bytes > limit:
         c.add(
             "file-size",
             "error",
-            f"{p.size_bytes / 1048576:.1f} MB: {c.pname} takes at most {limit / 1048576:.0f} MB",
+            f"{_mb(p.size_bytes)}: {c.pname} takes at most {_mb(limit)}",
             c.convert("shorten it, or write 8 kHz mono 16-bit"),
         )
     if not p.length_known or p.truncated:
@@ -634,16 +647,31 @@ def _size_and_length(c: _Ctx, th: Thresholds) -> None:
         )
 
 
+def _size_limit(th: Thresholds, platform: int | None) -> int | None:
+    """Bytes: the config's max_size_mb, never above the provider's own limit. MB are decimal (1,000,000
+    bytes) here as in the providers' documentation, so "50 MB" means the same in a config and on Chime."""
+    mine = int(th.max_size_mb * 1_000_000) if th.max_size_mb is not None else None
+    if platform is None:
+        return mine
+    return platform if mine is None else min(mine, platform)
+
+
+def _mb(size: int) -> str:
+    """Decimal megabytes, as providers state their limits ("50 MB" is 50,000,000 bytes on Chime)."""
+    return f"{size / 1e6:.1f} MB" if size % 1_000_000 else f"{size // 1_000_000} MB"
+
+
 def _source_rules(c: _Ctx, kind: SourceKind) -> None:
     """Content-Type rules for URLs and S3 objects (local files have none)."""
     p, ctype = c.probe, (c.probe.content_type or "").split(";")[0].strip().lower()
-    if kind == "s3" and c.target == "chime":
-        if ctype not in WAV_TYPES:
+    wanted = c.audio.s3_content_types
+    if kind == "s3" and wanted:
+        if ctype not in wanted:
             c.add(
                 "content-type",
                 "error",
-                f"S3 ContentType is {ctype or 'missing'}: Chime needs audio/wav",
-                "aws s3 cp FILE s3://BUCKET/KEY --content-type audio/wav",
+                f"S3 ContentType is {ctype or 'missing'}: {c.pname} needs {' or '.join(wanted)}",
+                f"aws s3 cp FILE s3://BUCKET/KEY --content-type {wanted[0]}",
             )
         return
     if not ctype:
@@ -747,11 +775,12 @@ def _db(value: float) -> str:
 # -------------------------------------------------------------------------------------- provider helper
 
 
-def chime_wav_problems(src: str | Path | bytes | Probe) -> list[str]:
-    """Why Chime would refuse this file (InvalidAudioSource), from the header alone; [] when it is fine.
+def refusals(src: str | Path | bytes | Probe, target: str) -> list[str]:
+    """Why `target` would refuse this file, from the header alone (its errors); [] when it plays.
 
-    For the Chime provider to call before uploading: checks WAV container, uncompressed PCM, the 50 MB limit,
-    truncation and readability. Off-recommendation rate/channels (warnings) are not refusals and are left out.
+    For a backend to call before it sends a file (Chime, before uploading), so that `play` refuses exactly
+    what `validate-audio --target T --quick` calls an error. Warnings (off-recommendation rate or channels on
+    Chime) are not refusals and are left out.
     """
     from callplay.audio.probe import probe_bytes
 
@@ -761,4 +790,4 @@ def chime_wav_problems(src: str | Path | bytes | Probe) -> list[str]:
         probe = probe_bytes(src)
     else:
         probe = probe_path(src)
-    return [f.message for f in check(probe, None, ["chime"]) if f.severity == "error"]
+    return [f.message for f in check(probe, None, [target]) if f.severity == "error"]

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from callplay.audio.inputs import Fetched, Source, fetch_s3, fetch_url
 from callplay.audio.probe import Probe, probe_file
 from callplay.audio.report import FileResult, ValidationReport
 from callplay.audio.rules import AudioSettings, SourceKind, check
-from callplay.audio.sources import Fetched, Source, fetch_s3, fetch_url
 
 if TYPE_CHECKING:  # concurrent.futures.process costs 15 ms to import: only when a pool is used
     from concurrent.futures import ProcessPoolExecutor

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from callplay.errors import UsageError
-from callplay.model import TableSpec
+from callplay.output import TableSpec
 
 HANDLER = "handler.lambda_handler"
 RUNTIME = "python3.12"  # any Python 3.11+ Lambda runtime works; the handler needs only the standard library

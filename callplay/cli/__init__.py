@@ -1,4 +1,5 @@
-"""The Typer app. Wiring only: each command lives in its own module and registers itself here.
+"""The Typer app and `main`, the entry point. Wiring only: each command lives in its own module and registers
+itself here.
 
 Nothing imported here may import a provider SDK (tests check `callplay --help` with -X importtime).
 """
@@ -7,6 +8,9 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -54,6 +58,9 @@ COMMAND_OWNERS = {
     "chime": "chime",
 }
 _registered: set[str] = set()
+# Which module added each command and group (by id): registration can happen in any order within one process
+# (one command, then --help), and Typer lists commands in the order they were added.
+_owner_rank: dict[int, int] = {}
 
 
 def register_all() -> None:
@@ -62,16 +69,9 @@ def register_all() -> None:
         _register_module(name)
 
 
-def _register_module(name: str) -> None:
-    import importlib
-
-    if name not in _registered:
-        _registered.add(name)
-        importlib.import_module(f"callplay.cli.{name}").register(app)
-
-
-def _register(argv: list[str]) -> None:
-    first = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+def register_for(args: Sequence[str]) -> None:
+    """What running `callplay ARGS` needs: the first word's own module, or every module. Idempotent."""
+    first = next((arg for arg in args if not arg.startswith("-")), None)
     owner = COMMAND_OWNERS.get(first or "")
     if owner is None:
         register_all()
@@ -79,7 +79,20 @@ def _register(argv: list[str]) -> None:
         _register_module(owner)
 
 
-_register(sys.argv)
+def _register_module(name: str) -> None:
+    import importlib
+
+    if name in _registered:
+        return
+    before = len(app.registered_commands), len(app.registered_groups)
+    importlib.import_module(f"callplay.cli.{name}").register(app)
+    _registered.add(name)  # only once it worked: a module that failed to import is tried again next call
+    rank = COMMAND_MODULES.index(name)
+    for info in [*app.registered_commands[before[0] :], *app.registered_groups[before[1] :]]:
+        _owner_rank[id(info)] = rank
+    # The order a process that registered everything at once would have, whatever came first here.
+    app.registered_commands.sort(key=lambda info: _owner_rank.get(id(info), -1))
+    app.registered_groups.sort(key=lambda info: _owner_rank.get(id(info), -1))
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -87,15 +100,64 @@ def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> None:
-    signal.signal(signal.SIGTERM, _sigterm)
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """The SIGTERM handler for the length of one main() call; the previous one is back afterwards."""
     try:
-        app()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    except SystemExit as done:
-        from callplay.cli.options import end_now_if_asked
+        previous: Any = signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:  # main() called off the main thread: signals are not ours to take there
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
-        end_now_if_asked(done.code)
-        raise
+
+def _exit_code(code: object) -> int:
+    """A SystemExit code as the process would report it (None is 0; a message is printed and is 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run callplay with `argv` (default: this process's arguments) and return the exit code.
+
+    With argv=None main() is the process's entry point (the console script, `python -m callplay`): a command
+    that asked for it (validate-audio, convert) then ends the process with os._exit, skipping interpreter
+    teardown. Called with a list, main() leaves the process as it was: no exit, no signal handler, no hook.
+    """
+    from callplay.cli import options
+
+    entry = argv is None
+    args = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
+    options.reset_teardown()
+    register_for(args)
+    excepthook = sys.excepthook  # Typer installs its own on every call
+    try:
+        with _sigterm_as_interrupt():
+            # standalone_mode: click prints usage errors (exit 2) and "Aborted!" itself, as for a console
+            # script; every ending then arrives here as SystemExit. For the real process Typer reads sys.argv
+            # and detects the program name itself (and expands wildcards on Windows, as cmd.exe does not);
+            # an in-process call is "callplay" in usage lines.
+            if entry:
+                app(standalone_mode=True)
+            else:
+                app(args=args, prog_name="callplay", standalone_mode=True)
+        code = 0
+    except SystemExit as done:
+        code = _exit_code(done.code)
+    except typer.Exit as done:
+        code = done.exit_code
+    except KeyboardInterrupt:  # one that got past the command and Typer (they turn theirs into exit 130)
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        sys.excepthook = excepthook
+    if entry:
+        options.end_now_if_asked(code)
+    return code

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from callplay.cli.options import run
+from callplay.providers import names_text
 
 emulator_app = typer.Typer(help="The local provider emulator.", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Plain-http port (ACS, SignalWire, Chime, S3, admin).")] = 8780,
     tls_port: Annotated[int, typer.Option("--tls-port", help="TLS port (Vonage; every face).")] = 8781,
     face: Annotated[
-        list[str] | None, typer.Option("--face", help="Serve only these faces (acs, signalwire, vonage, chime).")
+        list[str] | None, typer.Option("--face", help=f"Serve only these faces ({names_text()}). Repeatable.")
     ] = None,
     call: Annotated[list[str] | None, typer.Option("--call", help="Create a call with this id. Repeatable.")] = None,
     calls: Annotated[int, typer.Option("--calls", help="Create this many calls with generated ids.")] = 0,
@@ -32,12 +33,13 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C or SIGTERM."""
-    from callplay import core, output
+    from callplay import output
+    from callplay.emulator.serve import serve_emulator
 
     run(
         "emulator serve",
         "table",
-        lambda: core.serve_emulator(
+        lambda: serve_emulator(
             host=host,
             port=port,
             tls_port=tls_port,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from callplay.cli.options import OutputOpt, ProfileOpt, run
+
+if TYPE_CHECKING:
+    from callplay.output import OutputMode
 
 events_app = typer.Typer(
     help="Playback events: recorded ones, and a receiver for provider callbacks.", no_args_is_help=True
@@ -24,12 +27,12 @@ def list_events(
     output: OutputOpt = "table",
 ) -> None:
     """List recorded events, oldest first."""
-    from callplay import core
+    from callplay.core.status import events_list
 
     run(
         "events list",
         output,
-        lambda: core.events_list(control_id=control_id, call_id=call, profile=profile, limit=limit),
+        lambda: events_list(control_id=control_id, call_id=call, profile=profile, limit=limit),
     )
 
 
@@ -43,21 +46,21 @@ def listen(
     output: OutputOpt = "table",
 ) -> None:
     """Receive provider callbacks at http://HOST:PORT/events/<provider>, record them, print a row for each."""
-    from callplay import core
     from callplay import output as out
+    from callplay.events.listen import listen as listen_for_events
 
-    mode = "json" if output == "json" else "table"
+    mode: OutputMode = "json" if output == "json" else "table"
     run(
         "events listen",
         output,
-        lambda: core.listen(
+        lambda: listen_for_events(
             host=host,
             port=port,
             count=count,
             timeout=timeout,
             profile=profile,
             on_ready=out.listening_banner,
-            on_event=out.live_event_printer(mode),  # type: ignore[arg-type]
+            on_event=out.live_event_printer(mode),
         ),
     )
 

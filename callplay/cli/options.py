@@ -33,7 +33,7 @@ ProfileOpt = Annotated[
 ]
 
 
-_skip_teardown = False
+_skip_teardown = False  # set by the command, read by main() when it is the process's entry point
 
 
 def skip_teardown() -> None:
@@ -41,23 +41,26 @@ def skip_teardown() -> None:
 
     Interpreter teardown frees every object one at a time: after checking 2,000 files that is a tenth of a
     `validate-audio --quick` run. Only for commands that leave no threads, log handlers or unclosed files
-    behind (validate-audio, convert), and only when main() is the entry point.
+    behind (validate-audio, convert), and only when main() is the entry point (never for an in-process call).
     """
     global _skip_teardown
     _skip_teardown = True
 
 
-def end_now_if_asked(code: object) -> None:
-    """Called by main() with the SystemExit code; returns (letting Python exit normally) unless asked to skip."""
+def reset_teardown() -> None:
+    """Called by main() before each command: a request from an earlier in-process call does not carry over."""
+    global _skip_teardown
+    _skip_teardown = False
+
+
+def end_now_if_asked(code: int) -> None:
+    """Called by main() with the exit code; returns (letting Python exit normally) unless asked to skip."""
     if not _skip_teardown:
         return
-    status = code if isinstance(code, int) else (0 if code is None else 1)
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head): that output is lost either way
             stream.flush()
-    os._exit(status)
+    os._exit(code)
 
 
 def check_output(mode: str) -> str:

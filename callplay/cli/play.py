@@ -1,12 +1,17 @@
-"""play and loop: parse the sources and options into a PlayRequest, hand it to the core once."""
+"""play and loop: their options, parsed into one PlayOptions that callplay.play_items turns into a PlayRequest."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from callplay.cli.options import OutputOpt, ProfileOpt, fail, run
+from callplay.cli.options import OutputOpt, ProfileOpt, run
+from callplay.providers import all_facts
+from callplay.providers.facts import VOLUME_RANGE_TEXT, signalwire
+
+if TYPE_CHECKING:
+    from callplay.model import Playback
 
 SourcesArg = Annotated[
     list[str] | None,
@@ -20,7 +25,7 @@ SourcesArg = Annotated[
 CallArg = Annotated[
     str,
     typer.Argument(
-        help="The call: ACS call connection id, SignalWire call id, Vonage call uuid, or Chime transaction id.",
+        help="The call: " + ", ".join(f"{f.short_name} {f.call_id_name}" for f in all_facts()) + ".",
         metavar="CALL",
     ),
 ]
@@ -28,7 +33,9 @@ TtsOpt = Annotated[str | None, typer.Option("--tts", help="Append one text-to-sp
 SsmlOpt = Annotated[str | None, typer.Option("--ssml", help="Append one SSML item (text, or @FILE).")]
 VoiceOpt = Annotated[str | None, typer.Option("--voice", help="TTS voice, e.g. en-US-JennyNeural or Joanna.")]
 LanguageOpt = Annotated[str | None, typer.Option("--language", help="TTS language/locale, e.g. en-US.")]
-GenderOpt = Annotated[str | None, typer.Option("--gender", help="TTS voice gender: female or male.")]
+GenderOpt = Annotated[
+    str | None, typer.Option("--gender", help=f"TTS voice gender: {' or '.join(signalwire.GENDERS)}.")
+]
 ToOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -37,8 +44,15 @@ ToOpt = Annotated[
         "Repeatable. Default: everyone.",
     ),
 ]
-VolumeOpt = Annotated[float | None, typer.Option("--volume", help="Playback volume in dB, -40..+40, where supported.")]
-DirectionOpt = Annotated[str | None, typer.Option("--direction", help="SignalWire: listen, speak or both.")]
+VolumeOpt = Annotated[
+    float | None, typer.Option("--volume", help=f"Playback volume in dB, {VOLUME_RANGE_TEXT}, where supported.")
+]
+DirectionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--direction", help=f"SignalWire: {', '.join(signalwire.DIRECTIONS[:-1])} or {signalwire.DIRECTIONS[-1]}."
+    ),
+]
 CacheOpt = Annotated[str | None, typer.Option("--cache-id", help="ACS playSourceCacheId for the sources.")]
 InterruptOpt = Annotated[
     bool, typer.Option("--interrupt", "--barge-in", help="Interrupt (barge in on) media already playing.")
@@ -60,71 +74,23 @@ OptionOpt = Annotated[
 ]
 
 
-def _options(pairs: list[str] | None) -> dict[str, str]:
-    from callplay.errors import UsageError
+def _play(command: str, params: dict[str, Any], *, loop: int) -> None:
+    """play and loop: their parameters as one PlayOptions, one call to the core."""
+    from callplay.play_items import PlayOptions
 
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--option {pair!r} is not KEY=VALUE", "e.g. --option style=2")
-        out[key.strip()] = value
-    return out
+    params = dict(params)
+    output = params.pop("output")
+    params.pop("times", None)  # loop's --times arrives as `loop`
+    options = PlayOptions(loop=loop, **params)
 
+    def work() -> Playback:
+        from callplay.core.play import play as play_request
+        from callplay.play_items import build_request
 
-def _run_play(
-    command: str,
-    call: str,
-    sources: list[str] | None,
-    *,
-    loop: int,
-    tts: str | None,
-    ssml: str | None,
-    voice: str | None,
-    language: str | None,
-    gender: str | None,
-    to: list[str] | None,
-    volume: float | None,
-    direction: str | None,
-    cache_id: str | None,
-    interrupt: bool,
-    wait: bool,
-    timeout: float | None,
-    dry_run: bool,
-    callback_url: str | None,
-    listen: str | None,
-    option: list[str] | None,
-    profile: str | None,
-    output: str,
-) -> None:
-    def build_and_play() -> object:
-        from callplay import core
-        from callplay.model import PlayRequest
-        from callplay.sources import parse_source
+        request, wait = build_request(options)
+        return play_request(options.call, request, profile=options.profile, dry_run=options.dry_run, wait=wait)
 
-        texts = list(sources or [])
-        if tts is not None:
-            texts.append(f"tts:{tts}")
-        if ssml is not None:
-            texts.append(f"ssml:{ssml}")
-        items = [parse_source(t, voice=voice, language=language, gender=gender) for t in texts]
-        options = _options(option)
-        options.update({k: v for k, v in (("voice", voice), ("language", language), ("gender", gender)) if v})
-        request = PlayRequest(
-            items=items,
-            loop=loop,
-            targets=list(to or []),
-            volume_db=volume,
-            cache_id=cache_id,
-            interrupt=interrupt,
-            callback_url=callback_url,
-            direction=direction,
-            options=options,
-        )
-        wait_opts = core.WaitOptions(wait=wait, timeout=timeout, listen=listen)
-        return core.play(call, request, profile=profile, dry_run=dry_run, wait=wait_opts)
-
-    run(command, output, build_and_play)
+    run(command, output, work)
 
 
 def play(
@@ -150,30 +116,7 @@ def play(
     output: OutputOpt = "table",
 ) -> None:
     """Play audio, text-to-speech, SSML or silence into a call, to everyone or to chosen participants."""
-    _run_play(
-        "play",
-        call,
-        sources,
-        loop=1,
-        tts=tts,
-        ssml=ssml,
-        voice=voice,
-        language=language,
-        gender=gender,
-        to=to,
-        volume=volume,
-        direction=direction,
-        cache_id=cache_id,
-        interrupt=interrupt,
-        wait=wait,
-        timeout=timeout,
-        dry_run=dry_run,
-        callback_url=callback_url,
-        listen=listen,
-        option=option,
-        profile=profile,
-        output=output,
-    )
+    _play("play", locals(), loop=1)  # locals(), first thing: exactly the parsed parameters, by name
 
 
 def loop(
@@ -206,34 +149,7 @@ def loop(
     output: OutputOpt = "table",
 ) -> None:
     """Play the sources repeatedly: until stopped, or --times N where the provider counts."""
-    if times < 0:
-        from callplay.errors import UsageError
-
-        fail("loop", output, UsageError("--times must be 0 or more", "--times 0 (the default) loops until stopped"))
-    _run_play(
-        "loop",
-        call,
-        sources,
-        loop=times,
-        tts=tts,
-        ssml=ssml,
-        voice=voice,
-        language=language,
-        gender=gender,
-        to=to,
-        volume=volume,
-        direction=direction,
-        cache_id=cache_id,
-        interrupt=interrupt,
-        wait=wait,
-        timeout=timeout,
-        dry_run=dry_run,
-        callback_url=callback_url,
-        listen=listen,
-        option=option,
-        profile=profile,
-        output=output,
-    )
+    _play("loop", locals(), loop=times)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,9 +15,9 @@ def stream_status(
     output: OutputOpt = "table",
 ) -> None:
     """Show the call's state, media streaming state, participants and callplay's playbacks on it."""
-    from callplay import core
+    from callplay.core.status import stream_status as call_status
 
-    run("stream-status", output, lambda: core.stream_status(call, profile=profile))
+    run("stream-status", output, lambda: call_status(call, profile=profile))
 
 
 def register(app: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def hmac_b64(access_key: str, value: str) -> str:
 
 
 def sign(access_key: str, method: str, path_and_query: str, date: str, host: str, body_hash: str) -> str:
-    """The request signature ACS expects (providers.md 2.5)."""
+    """The request signature ACS expects: HMAC-SHA256 over verb, path and query, and the signed headers."""
     string_to_sign = f"{method.upper()}\n{path_and_query}\n{date};{host};{body_hash}"
     return hmac_b64(access_key, string_to_sign)
 
@@ -344,7 +344,7 @@ def probe_audio(data: bytes) -> float:
     except Exception:  # libsndfile: not audio, truncated header, ...
         raise PlayFailure(*FORMAT_INVALID) from None
     if info.format == "MP3":
-        ok = data[:3] == b"ID3"  # ACS plays MP3 with an ID3v2 tag only (providers.md 6.1)
+        ok = data[:3] == b"ID3"  # ACS plays MP3 with an ID3v2 tag only
     else:
         ok = (
             info.format in ("WAV", "WAVEX")
@@ -424,7 +424,7 @@ def dummy_jwt(audience: str) -> str:
 
 
 def cloud_event(call: SimCall, event: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """One ACS callback CloudEvent (providers.md 2.6)."""
+    """One ACS callback CloudEvent (CloudEvents 1.0, type Microsoft.Communication.*)."""
     acs = _acs_data(call)
     where = f"calling/callConnections/{call.id}"
     return {

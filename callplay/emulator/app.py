@@ -15,6 +15,7 @@ import random
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from callplay.emulator.state import World
 
 log = logging.getLogger("callplay.emulator")
 ADMIN_PREFIX = "/_emulator"
+SHUTDOWN_GRACE = 2.0  # seconds stop() gives a request in flight
 
 
 class Face(Protocol):
@@ -241,35 +243,31 @@ class EmulatorApp:
 # ------------------------------------------------------------------------------------------------ serving
 
 
+# The faces, by name: the class in callplay.emulator.NAME. The emulator keeps its own list (it imports nothing
+# from the provider backends or their facts, on purpose: a fake shares no code with what it checks);
+# tests/test_registry.py holds it to the provider registry.
+FACES: dict[str, str] = {
+    "acs": "AcsFace",
+    "signalwire": "SignalWireFace",
+    "vonage": "VonageFace",
+    "chime": "ChimeFace",
+}
+FACE_NAMES: tuple[str, ...] = tuple(FACES)
+
+
 def default_faces(names: Iterable[str] | None = None) -> list[Face]:
-    """The faces by name, imported on demand (each face module may need its own libraries)."""
+    """The faces by name (all of them by default), each module imported on demand."""
     import importlib
 
-    available = {
-        "acs": "callplay.emulator.acs:AcsFace",
-        "signalwire": "callplay.emulator.signalwire:SignalWireFace",
-        "vonage": "callplay.emulator.vonage:VonageFace",
-        "chime": "callplay.emulator.chime:ChimeFace",
-    }
-    faces: list[Face] = []
-    for name in names or available:
-        module_name, _, cls_name = available[name].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name and names is None:
-                continue  # a face not built yet is simply not served
-            raise
-        faces.append(getattr(module, cls_name)())
-    return faces
-
-
-FACE_NAMES = ("acs", "signalwire", "vonage", "chime")
+    return [getattr(importlib.import_module(f"callplay.emulator.{name}"), FACES[name])() for name in names or FACES]
 
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto says TCP,
+    # and accepted sockets inherit proto 0 otherwise. With Nagle on, each answer on a keep-alive connection
+    # waited for the client's delayed ACK, 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -338,23 +336,22 @@ class EmulatorServer:
             raise self._error
         return self
 
-    def stop(self) -> None:
-        for server in self._servers:
-            server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, promptly: requests in flight may finish, idle keep-alive connections are dropped."""
+        thread, loop = self._thread, self._loop
+        self._thread = None
+        if thread is None:
+            return
+        if loop is not None and not loop.is_closed() and thread.is_alive():
+            with suppress(RuntimeError):  # the loop has just ended by itself
+                asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
+        thread.join(timeout)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def run_coroutine(self, coro: Awaitable[Any], timeout: float = 10.0) -> Any:
-        """Run a coroutine on the emulator's loop from another thread (tests driving the world)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
 
     def serve_forever(self, on_ready: Callable[[EmulatorServer], None] | None = None) -> None:
         asyncio.run(self._serve(on_ready))
@@ -428,6 +425,32 @@ class EmulatorServer:
             await asyncio.gather(*tasks)
         finally:
             await self.world.aclose()
+
+    async def _shut_down(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """uvicorn's graceful shutdown, without its wait on connections that only the client could close.
+
+        uvicorn closes each idle connection and then waits for all of them to go. Over TLS a close is a
+        handshake (close_notify) that a client idling in its connection pool never answers, so stop() used to
+        wait for its whole join timeout. A connection closing on our side with nothing left to send is aborted
+        at once; one still answering a request gets `grace` seconds, and is aborted after that.
+        """
+        loop = asyncio.get_running_loop()
+        for server in self._servers:
+            server.should_exit = True
+        deadline = loop.time() + grace
+        while loop.time() < deadline:  # until uvicorn is done and asyncio.run() cancels this task
+            for transport in self._open_transports():
+                if transport.is_closing() and not transport.get_write_buffer_size():
+                    transport.abort()
+            await asyncio.sleep(0.02)
+        for server in self._servers:
+            server.force_exit = True
+        for transport in self._open_transports():
+            transport.abort()
+
+    def _open_transports(self) -> list[asyncio.Transport]:
+        protocols = [conn for server in self._servers for conn in server.server_state.connections]
+        return [t for t in (getattr(conn, "transport", None) for conn in protocols) if t is not None]
 
     def _make_tls(self) -> Any:
         import tempfile

@@ -498,7 +498,6 @@ class ChimeFace:
 
     def _plan_play(self, call: SimCall, params: dict[str, Any]) -> Planned | dict[str, str]:
         from callplay.audio.probe import probe_bytes
-        from callplay.providers.chime import wav_problems
 
         leg = self._leg(call, params)
         if leg is None:
@@ -514,9 +513,9 @@ class ChimeFace:
         if obj.content_type.split(";")[0].strip().lower() != "audio/wav":
             return _failure("InvalidAudioSource", INVALID_AUDIO, f"ContentType is {obj.content_type}, not audio/wav")
         if len(obj.data) > MAX_WAV_BYTES:
-            return _failure("InvalidAudioSource", INVALID_AUDIO, "larger than 50 MB")
+            return _failure("InvalidAudioSource", INVALID_AUDIO, f"larger than {MAX_WAV_BYTES:,} bytes (50 MB)")
         probe = probe_bytes(obj.data, key)
-        problem, _ = wav_problems(probe, key)
+        problem = _wav_refusal(probe, key)
         if problem:
             return _failure("InvalidAudioSource", INVALID_AUDIO, problem)
         item = SimItem(
@@ -607,3 +606,19 @@ def _invalid_response(response: dict[str, Any]) -> tuple[str, str] | None:
 def _e164(raw: str) -> str | None:
     match = re.search(r"\+\d{6,15}", raw)
     return match.group(0) if match else None
+
+
+def _wav_refusal(probe: Any, name: str) -> str | None:
+    """Why Chime's PlayAudio would fail this object with InvalidAudioSource, or None.
+
+    The emulator's own reading of Chime's documented rule (uncompressed PCM WAV; 8 kHz mono is only a
+    recommendation), kept apart from callplay's client-side check on purpose: a fake that shared the code it
+    checks would agree with any mistake in it.
+    """
+    if probe.error:
+        return f"{name} is not a readable audio file: {probe.error}"
+    if probe.container != "WAV" or not str(probe.subtype).startswith("PCM_"):
+        return f"{name} is {probe.container} {probe.subtype}".strip() + ", not uncompressed PCM WAV"
+    if probe.truncated or probe.frames <= 0:
+        return f"{name} has no complete audio data"
+    return None

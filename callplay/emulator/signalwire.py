@@ -114,6 +114,7 @@ ITEM_PARAMS = {
     "silence": frozenset({"duration"}),
     "ringtone": frozenset({"name", "duration"}),
 }
+VOLUME_RANGE_DB = (-40.0, 40.0)  # calling.play `volume`
 DIRECTIONS = ("listen", "speak", "both")
 GENDERS = ("male", "female")
 # Calling.PlayRingtoneName in the published OpenAPI spec.
@@ -243,8 +244,9 @@ def _check_volume(params: dict[str, Any], inv: Invalid, required: bool) -> None:
         if required:
             inv.missing("volume")
         return
-    if not _is_number(params["volume"]) or not -40 <= params["volume"] <= 40:
-        inv.add("volume", "volume must be a number between -40 and 40")
+    low, high = VOLUME_RANGE_DB
+    if not _is_number(params["volume"]) or not low <= params["volume"] <= high:
+        inv.add("volume", f"volume must be a number between {low:g} and {high:g}")
 
 
 def check_play(params: dict[str, Any], inv: Invalid) -> None:

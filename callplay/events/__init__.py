@@ -30,10 +30,12 @@ class EventRejected(Exception):
 
 
 def parser_for(provider: str) -> Parser | None:
-    try:
-        module = importlib.import_module(f"callplay.events.{provider}")
-    except ModuleNotFoundError:
+    """The registered provider's `parse` (callplay.events.NAME); None for any other path word."""
+    from callplay.providers import PROVIDER_NAMES
+
+    if provider not in PROVIDER_NAMES:  # the word comes from the request path: never import what it names
         return None
+    module = importlib.import_module(f"callplay.events.{provider}")
     parse: Any = getattr(module, "parse", None)
     return parse if callable(parse) else None
 

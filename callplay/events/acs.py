@@ -1,4 +1,4 @@
-"""ACS Call Automation callbacks: a JSON array of CloudEvents 1.0 (providers.md 2.6).
+"""ACS Call Automation callbacks: a JSON array of CloudEvents 1.0, as ACS posts them.
 
 callplay carries its control ID as `operationContext`, so each play event names its playback. Real ACS
 signs callbacks with an RS256 JWT whose keys must be fetched from the service; callplay instead protects

@@ -13,7 +13,8 @@ from typing import Any
 
 
 @contextmanager
-def capture_azure_request(provider: Any, call_id: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+def capture_azure_request(endpoint: str, key: str, call_id: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(the call connection, what it sent): the connection's calls are recorded, not sent."""
     import requests
     from azure.communication.callautomation import CallAutomationClient
     from azure.core.credentials import AzureKeyCredential
@@ -21,7 +22,7 @@ def capture_azure_request(provider: Any, call_id: str) -> Iterator[tuple[Any, di
 
     captured: dict[str, Any] = {}
 
-    class CaptureTransport(HttpTransport):
+    class CaptureTransport(HttpTransport[Any, Any]):
         def send(self, request: Any, **kwargs: Any) -> Any:
             body = request.body if request.body is not None else b""
             text = body.decode() if isinstance(body, bytes) else str(body)
@@ -48,7 +49,5 @@ def capture_azure_request(provider: Any, call_id: str) -> Iterator[tuple[Any, di
         def __exit__(self, *args: Any) -> None:
             return None
 
-    client = CallAutomationClient(
-        provider.endpoint, AzureKeyCredential(provider.key), transport=CaptureTransport(), retry_total=0
-    )
+    client = CallAutomationClient(endpoint, AzureKeyCredential(key), transport=CaptureTransport(), retry_total=0)
     yield client.get_call_connection(call_id), captured

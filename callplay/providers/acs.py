@@ -31,7 +31,8 @@ from callplay.model import (
     Ssml,
     Tts,
 )
-from callplay.providers.base import Capabilities
+from callplay.providers.base import Capabilities, Provider
+from callplay.providers.facts.acs import FACTS
 
 RAW_ID = re.compile(r"^(4:\+?\d{3,15}|8:(acs|spool|gcch-acs|dod-acs|orgid|teamsvisitor|gcch|dod):.+|28:.+)$")
 
@@ -53,9 +54,9 @@ class AcsSettings(BaseModel):
 
 class AcsProvider:
     name: ClassVar[str] = "acs"
-    display_name: ClassVar[str] = "Azure Communication Services"
+    display_name: ClassVar[str] = FACTS.display_name
     Settings: ClassVar[type[BaseModel]] = AcsSettings
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities: Capabilities = Capabilities(
         verbs=frozenset({"play", "loop", "stop", "status"}),
         loop_forever=True,
         loop_count=False,
@@ -65,7 +66,9 @@ class AcsProvider:
         silence=True,  # as an SSML break, when a voice is configured
         multi_items=True,
         events=True,
-        call_status=True,
+        stop_scope="call",  # cancelAllMediaOperations: ACS cannot stop one playback
+        callback_auth="url_token",
+        callback_secret_setting="callback_token",
         notes={
             "pause": "ACS cannot pause a playback: stop it with `callplay stop CALL` and play it again",
             "resume": "ACS cannot pause or resume: `callplay stop CALL`, then play the prompt again from the start",
@@ -83,6 +86,7 @@ class AcsProvider:
     def __init__(self, settings: AcsSettings, *, profile: str) -> None:
         self.settings = settings
         self.profile = profile
+        self.warnings: list[str] = []
         self.endpoint, self.key = self._credentials()
         self._client: Any = None
 
@@ -92,7 +96,7 @@ class AcsProvider:
         s = self.settings
         endpoint, key = s.endpoint, s.access_key
         if s.connection_string:
-            # Parsed here rather than by from_connection_string(), which forces https (providers.md 2.1).
+            # Parsed here rather than by from_connection_string(), which forces https (the emulator speaks http).
             parts = dict(p.split("=", 1) for p in s.connection_string.split(";") if "=" in p)
             endpoint = endpoint or parts.get("endpoint")
             key = key or parts.get("accesskey")
@@ -141,7 +145,7 @@ class AcsProvider:
         out: list[Any] = []
         for item in request.items:
             if isinstance(item, Audio):
-                out.append(FileSource(url=self._url(item), play_source_cache_id=request.cache_id))
+                out.append(FileSource(url=item.uri, play_source_cache_id=request.cache_id))
             elif isinstance(item, Tts):
                 out.append(
                     TextSource(
@@ -157,13 +161,6 @@ class AcsProvider:
             elif isinstance(item, Silence):
                 out.append(SsmlSource(ssml_text=self._silence_ssml(item, request)))
         return out
-
-    def _url(self, item: Audio) -> str:
-        if item.is_local:
-            raise UnsupportedError(f"ACS cannot play the local file {item.uri}", self.capabilities.notes["local_files"])
-        if item.is_s3:
-            raise UnsupportedError(f"ACS cannot play {item.uri}", self.capabilities.notes["s3_sources"])
-        return item.uri
 
     def _silence_ssml(self, item: Silence, request: PlayRequest) -> str:
         voice = request.options.get("voice") or self.settings.voice
@@ -206,12 +203,7 @@ class AcsProvider:
         return identifiers
 
     def _check(self, request: PlayRequest) -> None:
-        if request.loop not in (0, 1):
-            raise UnsupportedError(
-                f"ACS cannot play a prompt {request.loop} times", self.capabilities.notes["loop_count"]
-            )
-        if request.volume_db is not None:
-            raise UnsupportedError("ACS has no playback volume", self.capabilities.notes["volume_at_start"])
+        # Loop counts, volume and local or s3:// sources are refused by the core from the capabilities.
         if request.interrupt and request.targets:
             raise UsageError(
                 "ACS honours --interrupt only when playing to everyone",
@@ -238,7 +230,7 @@ class AcsProvider:
         from callplay.providers._capture import capture_azure_request
 
         kwargs = self._play_kwargs(request)
-        with capture_azure_request(self, call_id) as (connection, captured):
+        with capture_azure_request(self.endpoint, self.key, call_id) as (connection, captured):
             connection.play_media(**kwargs)
         return captured
 
@@ -272,15 +264,6 @@ class AcsProvider:
             state="stopped",
             detail={"scope": "all media operations on the call (ACS cannot stop one playback)"},
         )
-
-    def pause(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("ACS cannot pause a playback", self.capabilities.notes["pause"])
-
-    def resume(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("ACS cannot resume a playback", self.capabilities.notes["resume"])
-
-    def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("ACS has no playback volume", self.capabilities.notes["volume"])
 
     # -- status ------------------------------------------------------------------------------------------
 
@@ -372,3 +355,6 @@ def _message(exc: Any) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
+
+
+_CHECK: type[Provider] = AcsProvider  # mypy checks the class against the protocol

@@ -3,12 +3,17 @@
 A provider module imports its SDK inside methods only, so that importing the module (to read its Settings
 or Capabilities) costs nothing. Providers never print and never touch the ledger: the core passes in what
 the ledger knows (`record`) and records what they return.
+
+The core checks a request against `capabilities` (callplay/core/checks.py) before it calls a verb, so a
+provider refuses only what it alone can judge (a value's format, a file's content, a combination of options).
+Pause, resume and volume of a running playback are optional: a provider that declares the verb implements
+`PauseControl` or `VolumeControl` as well, and the core reaches them only through checks.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -24,18 +29,22 @@ class Capabilities:
     loop_count: bool = False
     max_loop: int | None = None  # largest count the provider takes, where it has a bound
     volume_at_start: bool = False
-    volume_during: bool = False
-    volume_range_db: tuple[float, float] = (-40.0, 40.0)
     targets: bool = False  # play to chosen participants
     tts: bool = True
     ssml: bool = False
     silence: bool = False
     multi_items: bool = False
-    url_sources: bool = True
     local_files: bool = False  # uploads a local path itself (Chime: to S3)
     s3_sources: bool = False
     events: bool = False  # playback events reach callplay (webhooks)
-    call_status: bool = False
+    # What stop ends: the one playback named, or every media operation on the call (ACS).
+    stop_scope: Literal["playback", "call"] = "playback"
+    # How callplay's receiver knows a callback is genuine: a secret token in the callback URL's query
+    # (callplay adds it; a random one per run when the profile sets none), or a signature the provider
+    # computes with a shared secret. A signature may cover the URL the provider was given (SignalWire's
+    # does), so the receiver checks signed callbacks against that URL rather than the one it sees.
+    callback_auth: Literal["url_token", "signature"] = "signature"
+    callback_secret_setting: str | None = None  # the profile setting holding the token or signing secret
     notes: dict[str, str] = field(default_factory=dict)  # verb -> what to do instead, for error messages
 
 
@@ -44,8 +53,11 @@ class Provider(Protocol):
 
     name: ClassVar[str]
     display_name: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
     Settings: ClassVar[type[BaseModel]]
+    # An instance attribute (with a class-level default in each provider): a profile may narrow it (Chime's
+    # repeat_max bounds its loops).
+    capabilities: Capabilities
+    warnings: list[str]  # found while setting up (e.g. a key file others can read); empty if none
 
     def __init__(self, settings: Any, *, profile: str) -> None: ...
 
@@ -57,12 +69,22 @@ class Provider(Protocol):
 
     def stop(self, call_id: str, *, control_id: str | None, record: PlaybackRecord | None) -> ControlResult: ...
 
+    def status(self, call_id: str) -> CallStatus: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class PauseControl(Protocol):
+    """pause and resume of one running playback; offered by providers declaring those verbs."""
+
     def pause(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult: ...
 
     def resume(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult: ...
 
+
+@runtime_checkable
+class VolumeControl(Protocol):
+    """A running playback's volume; offered by providers declaring the `volume` verb."""
+
     def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult: ...
-
-    def status(self, call_id: str) -> CallStatus: ...
-
-    def close(self) -> None: ...

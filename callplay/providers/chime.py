@@ -41,19 +41,20 @@ from callplay.model import (
     Ssml,
     Tts,
 )
-from callplay.providers.base import Capabilities
+from callplay.providers.base import Capabilities, Provider
+from callplay.providers.facts.chime import (  # Chime's limits: one home, shared with validate-audio's rules
+    DEFAULT_REPEAT_MAX,
+    FACTS,
+    LEGS,
+    MAX_ACTIONS,
+    MAX_ARGUMENTS,
+    MAX_SPEAK_CHARS,
+    MAX_WAV_BYTES,
+    RECOMMENDED_RATE,
+    WAV_CONTENT_TYPE,
+)
 
-DISPLAY = "Amazon Chime SDK"
-# Chime's documented limit is "no more than 50 MB"; the decimal reading is the stricter one.
-MAX_WAV_BYTES = 50_000_000
-MAX_ACTIONS = 10  # actions per Lambda response
-MAX_ARGUMENTS = 20  # entries in UpdateSipMediaApplicationCall's Arguments
-MAX_SPEAK_CHARS = 1000  # Speak's Text limit
-# PlayAudio's Repeat has no documented maximum: 100 is callplay's conservative default (repeat_max).
-DEFAULT_REPEAT_MAX = 100
-LEGS = ("LEG-A", "LEG-B")
-RECOMMENDED_RATE = 8000
-WAV_CONTENT_TYPE = "audio/wav"
+DISPLAY = FACTS.display_name
 CALL_STATUS_NOTE = (
     "Amazon Chime SDK has no call status API: the call's state is visible only to the SIP media application's Lambda"
 )
@@ -153,7 +154,7 @@ def check_wav(path: Path) -> tuple[int, list[str]]:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "give a readable local WAV file") from None
     if size > MAX_WAV_BYTES:
         raise AudioInvalid(
-            f"{path.name} is {size / 1e6:.1f} MB; {DISPLAY} plays WAV files of at most 50 MB",
+            f"{path.name} is {size / 1e6:.1f} MB; {DISPLAY} plays WAV files of at most {MAX_WAV_BYTES // 10**6} MB",
             "shorten it, or convert it to 8 kHz mono 16-bit PCM WAV, which is much smaller",
         )
     problem, warnings = wav_problems(probe_path(path), path.name)
@@ -163,19 +164,21 @@ def check_wav(path: Path) -> tuple[int, list[str]]:
 
 
 def wav_problems(probe: Any, name: str) -> tuple[str | None, list[str]]:
-    """(why Chime would refuse it or None, warnings) from an audio probe; shared with the emulator."""
-    if probe.error:
-        return f"{name} is not a readable audio file: {probe.error}", []
-    if probe.container != "WAV" or not str(probe.subtype).startswith("PCM_"):
-        what = f"{probe.container} {probe.subtype}".strip()
-        return f"{name} is {what}; {DISPLAY} plays only uncompressed PCM WAV", []
-    if probe.truncated or probe.frames <= 0:
-        return f"{name} has no complete audio data", []
+    """(why Chime would refuse it or None, warnings) from an audio probe.
+
+    The refusals are validate-audio's errors for the chime target (the same rules, from the same facts), so
+    `validate-audio --target chime` and `play` never disagree about a file.
+    """
+    from callplay.audio.rules import refusals
+
+    problems = refusals(probe, FACTS.name)
+    if problems:
+        return f"{name}: {problems[0]}", []
     warnings = []
     if probe.sample_rate != RECOMMENDED_RATE or probe.channels != 1:
         layout = "mono" if probe.channels == 1 else ("stereo" if probe.channels == 2 else f"{probe.channels} channels")
         warnings.append(
-            f"{name} is {probe.sample_rate} Hz {layout}; {DISPLAY} recommends 8 kHz mono "
+            f"{name} is {probe.sample_rate} Hz {layout}; {DISPLAY} recommends {RECOMMENDED_RATE // 1000} kHz mono "
             "(convert it to avoid resampling and to upload less)"
         )
     return None, warnings
@@ -204,7 +207,7 @@ class ChimeProvider:
     name: ClassVar[str] = "chime"
     display_name: ClassVar[str] = DISPLAY
     Settings: ClassVar[type[BaseModel]] = ChimeSettings
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities: Capabilities = Capabilities(
         verbs=frozenset({"play", "loop", "stop", "status"}),
         loop_forever=False,
         loop_count=True,
@@ -214,11 +217,10 @@ class ChimeProvider:
         ssml=True,
         silence=True,
         multi_items=True,
-        url_sources=False,
         local_files=True,
         s3_sources=True,
         events=True,
-        call_status=False,
+        callback_secret_setting="callback_secret",  # the reference Lambda signs events with it (HMAC)
         notes={
             "pause": "Amazon Chime SDK has no pause: use `callplay stop CALL` and play again",
             "resume": "Amazon Chime SDK has no resume: play the prompt again",
@@ -231,14 +233,15 @@ class ChimeProvider:
     def __init__(self, settings: Any, *, profile: str) -> None:
         self.settings: ChimeSettings = settings
         self.profile = profile
+        self.warnings: list[str] = []
         # The Repeat bound is the profile's (repeat_max), so the core's checks and messages use it too.
         bound = settings.repeat_max
         notes = {
-            **self.capabilities.notes,
+            **ChimeProvider.capabilities.notes,
             "loop_forever": f"use --times N with N <= {bound}",
             "loop_count": f"use --times N with N <= {bound} (repeat_max in the profile)",
         }
-        self.__dict__["capabilities"] = replace(self.capabilities, max_loop=bound, notes=notes)
+        self.capabilities = replace(ChimeProvider.capabilities, max_loop=bound, notes=notes)
         self._session: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -308,15 +311,6 @@ class ChimeProvider:
             detail={"how": "the Lambda replaces the playing action with a short Pause"},
         )
 
-    def pause(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError(f"{DISPLAY} cannot pause a playback", self.capabilities.notes["pause"])
-
-    def resume(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError(f"{DISPLAY} cannot resume a playback", self.capabilities.notes["resume"])
-
-    def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError(f"{DISPLAY} cannot change a playback's volume", self.capabilities.notes["volume"])
-
     def status(self, call_id: str) -> CallStatus:
         # No request: Chime has no API that reports a call or a transaction.
         return CallStatus(
@@ -335,7 +329,8 @@ class ChimeProvider:
     def _plan(self, call_id: str, request: PlayRequest) -> Plan:
         sma_id = self._check_ids(call_id)
         participant = self._participant(request)
-        repeat = self._repeat(request.loop)
+        # The core refused looping until stopped and counts over the profile's repeat_max (capabilities).
+        repeat = request.loop
         plan = Plan(sma_id, participant, {})
         specs = [self._spec(item, request, plan) for item in request.items]
         if len(specs) == 1 and specs[0]["action"] == "play":
@@ -376,20 +371,6 @@ class ChimeProvider:
                 f"{DISPLAY} plays to a call leg, not {targets[0]!r}", "use --to LEG-A (the caller) or --to LEG-B"
             )
         return leg
-
-    def _repeat(self, loop: int) -> int:
-        bound = self.settings.repeat_max
-        if loop == 0:
-            raise UnsupportedError(
-                f"{DISPLAY} cannot loop until stopped: PlayAudio repeats a prompt at most {bound} times here",
-                f"use --times N with N <= {bound}",
-            )
-        if loop > bound:
-            raise UnsupportedError(
-                f"{DISPLAY} repeats a prompt at most {bound} times (--times {loop})",
-                f"use --times N with N <= {bound} (repeat_max in the profile)",
-            )
-        return loop
 
     def _spec(self, item: PlayItem, request: PlayRequest, plan: Plan) -> dict[str, str]:
         if isinstance(item, Audio):
@@ -645,3 +626,6 @@ def _client_error(exc: Any, what: str) -> CallplayError:
             detail=detail,
         )
     return ProviderRejected(f"{what}: {code or status}: {message}", "check the request and the profile", detail=detail)
+
+
+_CHECK: type[Provider] = ChimeProvider  # mypy checks the class against the protocol

@@ -32,27 +32,16 @@ from callplay.model import (
     PlayItem,
     PlayRequest,
     Silence,
-    Ssml,
     Tts,
 )
-from callplay.providers.base import ALL_VERBS, Capabilities
+from callplay.providers.base import ALL_VERBS, Capabilities, PauseControl, Provider, VolumeControl
+from callplay.providers.facts.signalwire import DIRECTIONS, FACTS, GENDERS, RINGTONES, VOLUME_RANGE
 
 if TYPE_CHECKING:
     from signalwire.rest import RestClient
 
 CALLS_PATH = "/api/calling/calls"
 VOICE_LOGS_PATH = "/api/voice/logs"
-VOLUME_RANGE = (-40.0, 40.0)
-DIRECTIONS = ("listen", "speak", "both")
-GENDERS = ("female", "male")
-# Calling.PlayRingtoneName in the published OpenAPI spec.
-# fmt: off
-RINGTONES = frozenset([
-    "au", "be", "ca", "cn", "cy", "cz", "de", "dk", "dz", "eg", "es", "fi", "fr", "hu", "il", "in", "jp",
-    "ko", "pk", "pl", "ro", "rs", "ru", "sa", "tr", "uk", "us", "at", "bg", "br", "ch", "cl", "ee", "gr",
-    "it", "lt", "mx", "my", "nl", "no", "nz", "ph", "pt", "se", "sg", "th", "za", "tw", "ve", "bong",
-])
-# fmt: on
 OPTIONS = ("ringtone", "language", "voice", "gender")
 OPTIONS_HINT = "SignalWire options: ringtone=NAME[:SECONDS], language=BCP-47, voice=NAME, gender=female|male"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -107,16 +96,13 @@ def _capabilities() -> Capabilities:
         loop_forever=True,
         loop_count=True,
         volume_at_start=True,
-        volume_during=True,
-        volume_range_db=VOLUME_RANGE,
         targets=False,
         tts=True,
         ssml=False,
         silence=True,
         multi_items=True,
-        url_sources=True,
         events=True,
-        call_status=True,
+        callback_secret_setting="signing_key",  # X-SignalWire-Signature, over the status_url and the body
         notes={
             "targets": "SignalWire plays to the call, not to participants: use --direction listen|speak|both",
             "ssml": "SignalWire's calling.play has no SSML item: use --tts TEXT or an audio URL",
@@ -128,13 +114,14 @@ def _capabilities() -> Capabilities:
 
 class SignalWireProvider:
     name: ClassVar[str] = "signalwire"
-    display_name: ClassVar[str] = "SignalWire"
-    capabilities: ClassVar[Capabilities] = _capabilities()
+    display_name: ClassVar[str] = FACTS.display_name
+    capabilities: Capabilities = _capabilities()
     Settings: ClassVar[type[BaseModel]] = SignalWireSettings
 
     def __init__(self, settings: Any, *, profile: str) -> None:
         self.settings: SignalWireSettings = settings
         self.profile = profile
+        self.warnings: list[str] = []
         self._client: RestClient | None = None
 
     # -- the SDK ------------------------------------------------------------------------------------------
@@ -194,11 +181,7 @@ class SignalWireProvider:
         return params
 
     def _refuse_unsupported(self, request: PlayRequest) -> None:
-        if request.targets:
-            raise UnsupportedError(
-                "SignalWire plays to the whole call and cannot target participants (--to)",
-                "use --direction listen (the party hears it), speak (the other side hears it) or both",
-            )
+        # --to, SSML and non-URL sources are refused by the core from the capabilities.
         if request.cache_id:
             raise UnsupportedError(
                 "SignalWire has no play source cache (--cache-id is an ACS option)", "drop --cache-id"
@@ -341,12 +324,6 @@ def _loop(loop: int) -> int:
 
 def _item(item: PlayItem) -> dict[str, Any]:
     if isinstance(item, Audio):
-        if not item.is_url:
-            where = "an s3:// object" if item.is_s3 else "a local file"
-            raise UnsupportedError(
-                f"SignalWire plays audio from an http(s) URL and cannot fetch {where} ({item.uri})",
-                "upload it somewhere SignalWire can reach and pass the https URL",
-            )
         return {"type": "audio", "params": {"url": item.uri}}
     if isinstance(item, Tts):
         return {"type": "tts", "params": _tts_params(item)}
@@ -354,11 +331,6 @@ def _item(item: PlayItem) -> dict[str, Any]:
         if not item.seconds > 0 or math.isinf(item.seconds):
             raise UsageError(f"silence of {item.seconds:g} s", "give a positive number of seconds, e.g. silence:1.5")
         return {"type": "silence", "params": {"duration": float(item.seconds)}}
-    if isinstance(item, Ssml):
-        raise UnsupportedError(
-            "SignalWire's calling.play has no SSML item (not documented)",
-            "use --tts TEXT (plain text), or render the SSML to audio and play its URL",
-        )
     raise UsageError(f"unknown play item {item!r}")
 
 
@@ -486,3 +458,9 @@ def _hint_422(messages: list[str]) -> str:
     if any("control_id" in m for m in messages):
         return "see the call's playbacks and their control IDs: callplay stream-status CALL"
     return "fix the parameter named above and try again"
+
+
+# mypy checks the class against the protocols: it declares pause, resume and volume, so it offers them.
+_CHECK: type[Provider] = SignalWireProvider
+_CHECK_PAUSE: type[PauseControl] = SignalWireProvider
+_CHECK_VOLUME: type[VolumeControl] = SignalWireProvider

@@ -39,70 +39,19 @@ from callplay.model import (
     PlaybackRecord,
     PlayItem,
     PlayRequest,
-    Silence,
     Ssml,
     Tts,
 )
-from callplay.providers.base import Capabilities
+from callplay.providers.base import Capabilities, Provider
+from callplay.providers.facts import VOLUME_RANGE_DB
+from callplay.providers.facts.vonage import DB_PER_LEVEL_STEP, FACTS, LANGUAGES
 
 if TYPE_CHECKING:
     from vonage_voice import Voice
 
-DB_PER_LEVEL_STEP = 4.0  # level 0.1 == 4 dB: the whole -40..+40 dB range onto -1..1
 # Vonage leg uuids are plain uuids; the emulator's call ids are word characters and dashes. Anything else
 # (a slash, a question mark) would change the request path the SDK builds by string formatting.
 CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-# The talk endpoint's `language` enum (voice.yml v1.3.7, the same as the SDK's TtsLanguageCode).
-LANGUAGES = frozenset(
-    (
-        "ar",
-        "ca-ES",
-        "cmn-CN",
-        "cmn-TW",
-        "cs-CZ",
-        "cy-GB",
-        "da-DK",
-        "de-DE",
-        "el-GR",
-        "en-AU",
-        "en-GB",
-        "en-GB-WLS",
-        "en-IN",
-        "en-US",
-        "en-ZA",
-        "es-ES",
-        "es-MX",
-        "es-US",
-        "eu-ES",
-        "fi-FI",
-        "fil-PH",
-        "fr-CA",
-        "fr-FR",
-        "he-IL",
-        "hi-IN",
-        "hu-HU",
-        "id-ID",
-        "is-IS",
-        "it-IT",
-        "ja-JP",
-        "ko-KR",
-        "nb-NO",
-        "nl-NL",
-        "no-NO",
-        "pl-PL",
-        "pt-BR",
-        "pt-PT",
-        "ro-RO",
-        "ru-RU",
-        "sk-SK",
-        "sv-SE",
-        "th-TH",
-        "tr-TR",
-        "uk-UA",
-        "vi-VN",
-        "yue-CN",
-    )
-)
 OPTIONS = ("style", "premium", "language")
 ENDPOINTS = ("stream", "talk")
 MAX_ERROR_DETAIL = 300
@@ -210,8 +159,9 @@ def load_private_key_pem(value: str) -> str:
 
 def db_to_level(db: float) -> float:
     """callplay's dB onto Vonage's level: db / 40 in steps of 0.1; outside -40..40 is a usage error."""
-    if not math.isfinite(db) or not -40.0 <= db <= 40.0:
-        raise UsageError(f"volume {db:g} dB is out of range", "Vonage takes --volume from -40 to +40 dB")
+    low, high = VOLUME_RANGE_DB
+    if not math.isfinite(db) or not low <= db <= high:
+        raise UsageError(f"volume {db:g} dB is out of range", f"Vonage takes --volume from {low:g} to {high:+g} dB")
     steps = math.floor(abs(db) / DB_PER_LEVEL_STEP + 0.5)  # half steps round away from zero: -6 dB -> -0.2
     return math.copysign(steps / 10, db) if steps else 0.0
 
@@ -229,17 +179,14 @@ def _check_call_id(call_id: str) -> None:
 
 
 def _single_item(request: PlayRequest) -> PlayItem:
+    # More than one item is refused by the core (multi_items is not declared).
     if not request.items:
         raise UsageError("nothing to play", "give a URL, --tts TEXT or --ssml TEXT")
-    if len(request.items) > 1:
-        raise UnsupportedError(f"Vonage cannot play {len(request.items)} items in one request", NOTES["multi_items"])
     return request.items[0]
 
 
 def _check_request(request: PlayRequest) -> None:
-    """Refuse what Vonage cannot do, before anything is sent."""
-    if request.targets:
-        raise UnsupportedError("Vonage cannot play to chosen participants (--to)", NOTES["targets"])
+    """Refuse what Vonage cannot do and the core does not check, before anything is sent."""
     if request.direction:
         raise UnsupportedError(
             "Vonage has no playback direction (--direction)",
@@ -283,24 +230,22 @@ def _as_style(value: Any) -> int:
 
 class VonageProvider:
     name: ClassVar[str] = "vonage"
-    display_name: ClassVar[str] = "Vonage Voice API"
+    display_name: ClassVar[str] = FACTS.display_name
     Settings: ClassVar[type[BaseModel]] = VonageSettings
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities: Capabilities = Capabilities(
         verbs=frozenset({"play", "loop", "stop", "status"}),
         loop_forever=True,
         loop_count=True,
         volume_at_start=True,
-        volume_during=False,
         targets=False,
         tts=True,
         ssml=True,  # sent as talk text inside <speak>, as Vonage documents for the NCCO talk action
         silence=False,
         multi_items=False,
-        url_sources=True,
         local_files=False,
         s3_sources=False,
         events=False,
-        call_status=True,
+        callback_secret_setting="signature_secret",  # signed webhooks: a JWT over the body's hash
         notes=dict(NOTES),
     )
 
@@ -360,13 +305,12 @@ class VonageProvider:
         _check_request(request)
         item = _single_item(request)
         warnings: list[str] = []
+        body: dict[str, Any]
         if isinstance(item, Audio):
-            endpoint, body = "stream", self._stream_body(item)
+            endpoint, body = "stream", {"stream_url": [item.uri]}  # the core lets only URLs through
         elif isinstance(item, Tts | Ssml):
             endpoint, body = "talk", self._talk_body(item, request)
-        elif isinstance(item, Silence):
-            raise UnsupportedError("Vonage cannot play silence", NOTES["silence"])
-        else:  # pragma: no cover - PlayItem is a closed union
+        else:  # silence: refused by the core (silence is not declared)
             raise UsageError(f"cannot play {item!r}", "give a URL, --tts or --ssml")
         body["loop"] = request.loop
         if request.volume_db is not None:
@@ -378,13 +322,6 @@ class VonageProvider:
                 "(call status events go to the event_url set on the Vonage application)"
             )
         return endpoint, body, warnings
-
-    def _stream_body(self, item: Audio) -> dict[str, Any]:
-        if item.is_s3:
-            raise UnsupportedError("Vonage cannot play s3:// objects", NOTES["local_files"] + " (e.g. a presigned URL)")
-        if not item.is_url:
-            raise UnsupportedError(f"Vonage cannot play the local file {item.uri}", NOTES["local_files"])
-        return {"stream_url": [item.uri]}
 
     def _talk_body(self, item: Tts | Ssml, request: PlayRequest) -> dict[str, Any]:
         opts = request.options
@@ -509,17 +446,6 @@ class VonageProvider:
             self._raise(exc, "stop", call_id)
         except Exception as exc:
             self._raise(exc, "stop", call_id)
-
-    # -- what Vonage cannot do ---------------------------------------------------------------------------
-
-    def pause(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("Vonage cannot pause a playback", NOTES["pause"])
-
-    def resume(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("Vonage cannot resume a playback", NOTES["resume"])
-
-    def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult:
-        raise UnsupportedError("Vonage cannot change the volume of a playing stream or talk", NOTES["volume"])
 
     # -- status ------------------------------------------------------------------------------------------
 
@@ -709,3 +635,6 @@ def _http_error(exc: Any, verb: str, call_id: str) -> CallplayError:
     return ProviderRejected(
         message, hints.get(status, "check the request (callplay play --dry-run shows it)"), detail=detail
     )
+
+
+_CHECK: type[Provider] = VonageProvider  # mypy checks the class against the protocol

@@ -1,5 +1,5 @@
 """Drive validate-audio and convert through a private Typer app (register() only), so these tests do not
-depend on the other command modules; test_cli.py also goes through callplay.cli.app."""
+depend on the other command modules; test_cli.py also goes through callplay.cli.main (tests/conftest.run_cli)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The issue's acceptance test, end to end through `python -m callplay` in a subprocess:
+"""The issue's acceptance test, end to end through the CLI's entry point (callplay.cli.main, in-process):
 
 a directory with a 44.1 kHz stereo WAV, a 16 kHz mono PCM16 WAV, an 8 kHz mono PCM16 WAV, a clipped file, a
 truncated file and an MP3 without ID3 gives the right verdict per target, exit 7, and a JUnit report naming
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from tests.audio import gen
+from tests.conftest import CliResult, run_cli
 
 EXPECTED: dict[str, dict[str, tuple[str, set[str]]]] = {  # file -> target -> (verdict, error rules)
     "stereo44k.wav": {
@@ -48,23 +47,16 @@ EXPECTED: dict[str, dict[str, tuple[str, set[str]]]] = {  # file -> target -> (v
 }
 
 
-def callplay(*args: object, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callplay", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+def callplay(*args: object, env: dict[str, str]) -> CliResult:
+    return run_cli(*map(str, args), env=env, timeout=120)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("CALLPLAY_")}
-    out["XDG_CONFIG_HOME"] = str(tmp_path / "no-config")
-    return out
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """No callplay setting from the environment, no config file."""
+    for name in [n for n in os.environ if n.startswith("CALLPLAY_")]:
+        monkeypatch.delenv(name)
+    return {"XDG_CONFIG_HOME": str(tmp_path / "no-config")}
 
 
 @pytest.fixture
@@ -82,7 +74,7 @@ def prompts(tmp_path: Path) -> Path:
 def test_acceptance(prompts: Path, tmp_path: Path, env: dict[str, str]) -> None:
     report = tmp_path / "junit.xml"
     res = callplay("validate-audio", prompts, "--target", "all", "-o", "json", "--report", report, env=env)
-    assert res.returncode == 7, res.stderr
+    assert res.exit_code == 7, res.stderr
     assert "Traceback" not in res.stderr
     files = {Path(f["source"]).name: f for f in json.loads(res.stdout)["data"]["files"]}
     assert set(files) == set(EXPECTED)
@@ -116,8 +108,8 @@ def _check_junit(report: Path) -> None:
 
 def _convert_then_validate(prompts: Path, out: Path, target: str, env: dict[str, str]) -> None:
     res = callplay("convert", prompts, "--target", target, "--out", out, "-o", "json", env=env)
-    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.exit_code == 0, res.stdout + res.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(Path(n).stem + ".wav" for n in EXPECTED)
     check = callplay("validate-audio", out, "--target", target, "--format", "github", env=env)
-    assert check.returncode == 0, check.stdout
+    assert check.exit_code == 0, check.stdout
     assert "::error" not in check.stdout

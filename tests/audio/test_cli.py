@@ -12,6 +12,7 @@ import pytest
 
 from tests.audio import gen
 from tests.audio.conftest import Run
+from tests.conftest import run_cli, run_subprocess, spawn_cli
 
 Cp = Callable[..., Run]
 
@@ -210,15 +211,11 @@ def test_fix_writes_passing_copies(cp: Cp, prompts: Path, tmp_path: Path) -> Non
 
 
 def test_through_the_real_app(prompts: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from callplay.cli import app
-
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
     monkeypatch.delenv("CALLPLAY_CONFIG", raising=False)
-    res = CliRunner().invoke(app, ["validate-audio", str(prompts / "good16k.wav"), "--target", "acs", "--jobs", "1"])
-    assert res.exit_code == 0, res.output
-    assert "convert" in CliRunner().invoke(app, ["--help"]).stdout
+    res = run_cli("validate-audio", str(prompts / "good16k.wav"), "--target", "acs", "--jobs", "1")
+    assert res.exit_code == 0, res.stderr
+    assert "convert" in run_cli("--help").stdout
 
 
 def test_large_tables_list_rule_ids_only(cp: Cp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -236,18 +233,14 @@ def test_large_tables_list_rule_ids_only(cp: Cp, tmp_path: Path, monkeypatch: py
 
 def test_the_real_process_flushes_everything_and_keeps_the_exit_code(prompts: Path, tmp_path: Path) -> None:
     # validate-audio ends the process without interpreter teardown (os._exit): the output must still be whole.
-    import subprocess
-    import sys
-
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "none")}
-    env.pop("CALLPLAY_CONFIG", None)
-    args = [sys.executable, "-m", "callplay", "validate-audio", str(prompts), "--target", "all"]
-    github = subprocess.run([*args, "--format", "github"], capture_output=True, text=True, env=env, check=False)
-    assert github.returncode == 7, github.stderr
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "none")}
+    args = ["validate-audio", str(prompts), "--target", "all"]
+    github = run_subprocess(*args, "--format", "github", env=env)
+    assert github.exit_code == 7, github.stderr
     assert github.stdout.rstrip().splitlines()[-1].startswith("5 file(s): 4 failed")
     assert github.stderr.startswith("error: 4 of 5 file(s) fail validation")
-    table = subprocess.run([*args, "-o", "json"], capture_output=True, text=True, env=env, check=False)
-    assert table.returncode == 7 and json.loads(table.stdout)["data"]["summary"]["files"] == 5
+    table = run_subprocess(*args, "-o", "json", env=env)
+    assert table.exit_code == 7 and json.loads(table.stdout)["data"]["summary"]["files"] == 5
     # A reader that stops early (| head -1) with far more output than a pipe holds: no traceback, and still
     # the report's exit code.
     many = tmp_path / "many"
@@ -255,8 +248,8 @@ def test_the_real_process_flushes_everything_and_keeps_the_exit_code(prompts: Pa
     one = gen.write(tmp_path / "one.wav", 44100, 2, seconds=0.02).read_bytes()
     for i in range(400):
         (many / f"stereo-{i:03d}.wav").write_bytes(one)
-    more = [sys.executable, "-m", "callplay", "validate-audio", str(many), "--target", "all", "--quick"]
-    proc = subprocess.Popen([*more, "--format", "github"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    more = ["validate-audio", str(many), "--target", "all", "--quick", "--format", "github"]
+    proc = spawn_cli(*more, text=False, env={**os.environ, **env})
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callplay.audio.convert import OUTPUT_RATE
 from tests.audio import gen
 from tests.audio.conftest import Run
 
 Cp = Callable[..., Run]
 TARGETS = ["acs", "signalwire", "vonage", "chime"]
+OUTPUT_RATE = {"acs": 16000, "vonage": 16000, "chime": 8000, "signalwire": 8000}  # what each target is sent
 
 
 @pytest.fixture

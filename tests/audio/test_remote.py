@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from callplay.audio import sources
+from callplay.audio import inputs as sources
 from tests.audio import gen
 from tests.audio.conftest import Run
 
@@ -22,7 +22,8 @@ Routes = dict[str, tuple[int, str | None, bytes]]
 
 def _serve(routes: Routes, handler_factory: Callable[[Routes], type[BaseHTTPRequestHandler]]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_factory(routes))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for serve_forever to notice, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -25,30 +25,23 @@ SPOOL_MAX = 8 * 1024 * 1024  # remote files up to this size stay in memory
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """One input to check or convert: a local file, a URL or an S3 object."""
+
     kind: Literal["file", "url", "s3"]
     uri: str  # a path as given (joined with the directory walked), a URL, or s3://bucket/key
     rel: str  # path relative to the directory it was found in (output layout for convert / --fix)
     base: str = ""  # the directory argument it came from ("" for files named directly)
     size: int = -1  # -1: not looked up (a stat per file is wasted on --quick)
 
-    @property
-    def display(self) -> str:
-        return self.uri
-
 
 # --------------------------------------------------------------------------------------------- collection
 
 
-def collect(
-    inputs: Iterable[str],
-    include: list[str] | None = None,
-    exclude: list[str] | None = None,
-    stdin: IO[str] | None = None,
-) -> list[Source]:
+def collect(inputs: Iterable[str], include: list[str] | None = None, exclude: list[str] | None = None) -> list[Source]:
     """Expand the arguments into sources, in order, without duplicates. A missing path is a UsageError."""
     out: list[Source] = []
     seen: set[str] = set()
-    for arg in _expand_stdin(list(inputs), stdin):
+    for arg in _expand_stdin(list(inputs)):
         for src in _expand(arg, include or [], exclude or []):
             if src.uri not in seen:
                 seen.add(src.uri)
@@ -56,12 +49,12 @@ def collect(
     return out
 
 
-def _expand_stdin(args: list[str], stdin: IO[str] | None) -> Iterator[str]:
+def _expand_stdin(args: list[str]) -> Iterator[str]:
     for arg in args:
         if arg != "-":
             yield arg
             continue
-        for line in (stdin or sys.stdin).read().splitlines():
+        for line in sys.stdin.read().splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 if line == "-":

@@ -1,0 +1,95 @@
+"""stop, pause, resume and volume: one playback by control ID, or the last one callplay started on the call."""
+
+from __future__ import annotations
+
+from callplay.core.checks import check_verb, check_volume, pause_control, volume_control
+from callplay.core.session import Session, session
+from callplay.errors import UsageError
+from callplay.model import TERMINAL_STATES, ControlResult, PlaybackRecord
+
+
+def stop(call_id: str, *, control_id: str | None, profile: str | None) -> ControlResult:
+    with session(profile) as s:
+        check_verb(s.provider, "stop")
+        cid, record = _target(s, call_id, control_id)
+        result = s.provider.stop(call_id, control_id=cid, record=record)
+        if result.control_id:
+            s.ledger.update_playback(result.control_id, state=result.state)
+        if s.caps.stop_scope == "call":
+            _mark_call_stopped(s, call_id, result.state)
+        result.warnings = [*s.warnings, *result.warnings]
+        return result
+
+
+def _mark_call_stopped(s: Session, call_id: str, state: str) -> None:
+    """The provider stopped every media operation on the call: so does our record of them."""
+    for other in s.ledger.for_call(call_id, s.profile.name):
+        if other.state not in TERMINAL_STATES and other.state != "dry-run":
+            s.ledger.update_playback(other.control_id, state=state)
+
+
+def pause(call_id: str, *, control_id: str | None, profile: str | None) -> ControlResult:
+    return _pause_or_resume("pause", call_id, control_id=control_id, profile=profile)
+
+
+def resume(call_id: str, *, control_id: str | None, profile: str | None) -> ControlResult:
+    return _pause_or_resume("resume", call_id, control_id=control_id, profile=profile)
+
+
+def _pause_or_resume(verb: str, call_id: str, *, control_id: str | None, profile: str | None) -> ControlResult:
+    with session(profile) as s:
+        control = pause_control(s.provider, verb)
+        cid, record = _required_target(s, call_id, control_id)
+        send = control.pause if verb == "pause" else control.resume
+        result = send(call_id, control_id=cid, record=record)
+        s.ledger.update_playback(cid, state=result.state)
+        result.warnings = [*s.warnings, *result.warnings]
+        return result
+
+
+def parse_volume(text: str, relative: bool) -> tuple[float, bool]:
+    """'-6' is absolute; '+3' (or any value with --relative) is relative to the last known level."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"volume {text!r} is not a number of dB", "e.g. callplay volume CALL -6, or +3") from None
+    return value, relative or text.startswith("+")
+
+
+def volume(call_id: str, level: str, *, relative: bool, control_id: str | None, profile: str | None) -> ControlResult:
+    value, is_relative = parse_volume(level, relative)
+    if not is_relative:
+        check_volume(value)  # before anything else: nothing is sent for an impossible level
+    with session(profile) as s:
+        control = volume_control(s.provider)
+        cid, record = _required_target(s, call_id, control_id)
+        db = value
+        if is_relative:
+            base = record.volume_db if record and record.volume_db is not None else 0.0
+            db = base + value
+            check_volume(db)
+        result = control.volume(call_id, control_id=cid, db=db, record=record)
+        s.ledger.update_playback(cid, volume_db=db)
+        result.volume_db = db
+        result.warnings = [*s.warnings, *result.warnings]
+        return result
+
+
+def _target(s: Session, call_id: str, control_id: str | None) -> tuple[str | None, PlaybackRecord | None]:
+    """The playback named, else the last active one callplay started on the call, else the last one."""
+    if control_id:
+        return control_id, s.ledger.get(control_id)
+    record = s.ledger.last_for_call(call_id, s.profile.name, active_only=True) or s.ledger.last_for_call(
+        call_id, s.profile.name
+    )
+    return (record.control_id if record else None), record
+
+
+def _required_target(s: Session, call_id: str, control_id: str | None) -> tuple[str, PlaybackRecord | None]:
+    cid, record = _target(s, call_id, control_id)
+    if cid is None:
+        raise UsageError(
+            f"callplay has no playback on call {call_id} with profile {s.profile.name}",
+            "pass --control-id ID (see callplay stream-status CALL)",
+        )
+    return cid, record

@@ -1,0 +1,131 @@
+"""What `play` and `loop` were asked for, turned into a PlayRequest.
+
+The SOURCE words (URL, local path, s3://bucket/key, tts:TEXT, ssml:TEXT, ssml:@FILE, silence:S) become play
+items, `--option KEY=VALUE` becomes the provider extras, and both commands hand over one PlayOptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from callplay.errors import UsageError
+from callplay.model import Audio, PlayItem, PlayRequest, Silence, Ssml, Tts
+
+if TYPE_CHECKING:
+    from callplay.core.play import WaitOptions
+
+FORMS = "a URL, a local file, s3://bucket/key, tts:TEXT, ssml:TEXT, ssml:@FILE or silence:SECONDS"
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    """The parameters of `play` and `loop` as parsed, under the commands' own parameter names (the CLI passes
+    them on by name, so an option added to a command but not here fails at once)."""
+
+    call: str
+    loop: int  # plays in total; 0 = until stopped (play: 1; loop: --times)
+    sources: list[str] | None = None
+    tts: str | None = None
+    ssml: str | None = None
+    voice: str | None = None
+    language: str | None = None
+    gender: str | None = None
+    to: list[str] | None = None
+    volume: float | None = None
+    direction: str | None = None
+    cache_id: str | None = None
+    interrupt: bool = False
+    wait: bool = False
+    timeout: float | None = None
+    dry_run: bool = False
+    callback_url: str | None = None
+    listen: str | None = None
+    option: list[str] | None = None
+    profile: str | None = None
+
+
+def build_request(opts: PlayOptions) -> tuple[PlayRequest, WaitOptions]:
+    """The PlayRequest and the --wait options for the core; a UsageError for a SOURCE or option it cannot use."""
+    from callplay.core.play import WaitOptions
+
+    if opts.loop < 0:
+        raise UsageError("--times must be 0 or more", "--times 0 (the default) loops until stopped")
+    texts = list(opts.sources or [])
+    if opts.tts is not None:
+        texts.append(f"tts:{opts.tts}")
+    if opts.ssml is not None:
+        texts.append(f"ssml:{opts.ssml}")
+    items = [parse_source(t, voice=opts.voice, language=opts.language, gender=opts.gender) for t in texts]
+    extras = parse_options(opts.option)
+    extras.update({k: v for k, v in (("voice", opts.voice), ("language", opts.language), ("gender", opts.gender)) if v})
+    request = PlayRequest(
+        items=items,
+        loop=opts.loop,
+        targets=list(opts.to or []),
+        volume_db=opts.volume,
+        cache_id=opts.cache_id,
+        interrupt=opts.interrupt,
+        callback_url=opts.callback_url,
+        direction=opts.direction,
+        options=extras,
+    )
+    return request, WaitOptions(wait=opts.wait, timeout=opts.timeout, listen=opts.listen)
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, str]:
+    """`--option KEY=VALUE`, repeated: the provider extras (an empty VALUE is kept)."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option {pair!r} is not KEY=VALUE", "e.g. --option style=2")
+        out[key.strip()] = value
+    return out
+
+
+def parse_source(
+    text: str, *, voice: str | None = None, language: str | None = None, gender: str | None = None
+) -> PlayItem:
+    if text.startswith("tts:"):
+        body = text[4:]
+        if not body.strip():
+            raise UsageError("tts: needs some text", 'e.g. tts:"Please hold"')
+        return Tts(body, voice=voice, language=language, gender=gender)
+    if text.startswith("ssml:"):
+        return Ssml(_ssml(text[5:]))
+    if text.startswith("silence:"):
+        return Silence(_seconds(text[8:]))
+    if text.startswith(("http://", "https://", "s3://")):
+        if text.startswith("s3://") and "/" not in text[5:].strip("/"):
+            raise UsageError(f"{text!r} names no object", "use s3://bucket/key")
+        return Audio(text)
+    if "://" in text:
+        raise UsageError(f"unsupported source {text!r}", f"a SOURCE is {FORMS}")
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise UsageError(f"no such file: {text}", f"a SOURCE is {FORMS}")
+    return Audio(str(path.resolve()))
+
+
+def _ssml(body: str) -> str:
+    if body.startswith("@"):
+        path = Path(body[1:]).expanduser()
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read SSML file {path}: {exc}", "give a readable UTF-8 file: ssml:@FILE") from None
+    if "<speak" not in body:
+        raise UsageError("SSML must be a <speak> document", 'e.g. ssml:"<speak ...>Hello</speak>" or ssml:@prompt.xml')
+    return body
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text.rstrip("s"))
+    except ValueError:
+        raise UsageError(f"silence:{text} is not a number of seconds", "e.g. silence:1.5") from None
+    if not 0 < seconds <= 3600:
+        raise UsageError(f"silence:{text} is out of range", "give between 0 and 3600 seconds")
+    return seconds

@@ -1,0 +1,38 @@
+"""SignalWire REST Calling API (`calling.play`): what it plays and the values it takes.
+
+Audio: fetched from an http(s) URL; LaML `<Play>` lists MP3, WAV, AIFF, GSM and mu-law (the same list for
+`calling.play` is unconfirmed) and no size limit is documented. Volume: -40..+40 dB. Ringtones and
+directions: `Calling.PlayRingtoneName` and `Calling.PlayDirection` in the published OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+from callplay.providers.facts import VOLUME_RANGE_DB, AudioFacts, ProviderFacts
+
+VOLUME_RANGE = VOLUME_RANGE_DB  # calling.play `volume`, in dB
+
+FACTS = ProviderFacts(
+    name="signalwire",
+    display_name="SignalWire",
+    short_name="SignalWire",
+    call_id_name="call id",
+    audio=AudioFacts(
+        containers=("WAV", "MP3", "AIFF", "AU", "GSM"),
+        accepts="MP3, WAV, AIFF, GSM or mu-law",
+        wav_codecs=frozenset({"PCM_16", "PCM_U8", "PCM_S8", "ULAW", "ALAW", "GSM610", "MPEG_LAYER_III"}),
+        convert_rate=8000,
+        convert_encodings=("pcm16", "ulaw"),
+    ),
+    volume_range_db=VOLUME_RANGE,
+    ssml=False,
+)
+
+DIRECTIONS = ("listen", "speak", "both")
+GENDERS = ("female", "male")
+# fmt: off
+RINGTONES = frozenset([
+    "au", "be", "ca", "cn", "cy", "cz", "de", "dk", "dz", "eg", "es", "fi", "fr", "hu", "il", "in", "jp",
+    "ko", "pk", "pl", "ro", "rs", "ru", "sa", "tr", "uk", "us", "at", "bg", "br", "ch", "cl", "ee", "gr",
+    "it", "lt", "mx", "my", "nl", "no", "nz", "ph", "pt", "se", "sg", "th", "za", "tw", "ve", "bong",
+])
+# fmt: on
