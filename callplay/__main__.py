@@ -1,3 +1,3 @@
-from callplay.cli import main
+from callplay._entry import main
 
 raise SystemExit(main())

@@ -22,6 +22,7 @@ VALUE_CHOICES = {
     "--direction": " ".join(signalwire.DIRECTIONS),
     "--gender": " ".join(signalwire.GENDERS),
     "--face": names_text(sep=" "),
+    "--allow-unsigned": names_text(sep=" "),
     "--target": names_text(("all",), sep=" "),
     "--format": "table junit github",
 }

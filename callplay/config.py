@@ -21,6 +21,7 @@ import stat
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +39,26 @@ DEMO_ACCESS_KEY = "Y2FsbHBsYXktZGVtby1rZXktbm90LWEtc2VjcmV0"
 
 
 class GlobalSettings(BaseSettings):
-    """Process-wide settings from CALLPLAY_* environment variables."""
+    """Process-wide settings from CALLPLAY_* environment variables (names in any case); an empty variable is
+    unset (CALLPLAY_STATE_DIR= would otherwise be the current directory)."""
 
-    model_config = SettingsConfigDict(env_prefix="CALLPLAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CALLPLAY_", extra="ignore", env_ignore_empty=True)
 
     config: Path | None = None
     profile: str | None = None
     state_dir: Path | None = None
+
+
+def global_settings() -> GlobalSettings:
+    """The CALLPLAY_* settings as the environment holds them now: built once per distinct environment, since
+    a command reads them several times and building the model costs milliseconds each time."""
+    key = tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith("CALLPLAY_")))
+    return _global_settings(key)
+
+
+@lru_cache(maxsize=8)
+def _global_settings(key: tuple[tuple[str, str], ...]) -> GlobalSettings:
+    return GlobalSettings()
 
 
 def _platform_dir(kind: str) -> Path:
@@ -60,14 +74,38 @@ def _platform_dir(kind: str) -> Path:
 
 
 def config_path() -> Path:
-    explicit = GlobalSettings().config
-    return explicit if explicit else _platform_dir("config") / "config.toml"
+    explicit = global_settings().config
+    if not explicit:
+        return _platform_dir("config") / "config.toml"
+    try:
+        return explicit.expanduser()
+    except RuntimeError:  # ~user for no such user
+        raise ConfigError(
+            f"cannot expand CALLPLAY_CONFIG {explicit}: no such user or home directory",
+            "give the config file's path without ~, or unset CALLPLAY_CONFIG for the demo profile",
+        ) from None
 
 
 def state_dir() -> Path:
-    explicit = GlobalSettings().state_dir
+    explicit = global_settings().state_dir
     path = explicit if explicit else _platform_dir("state")
-    path.mkdir(parents=True, exist_ok=True)
+    where = "CALLPLAY_STATE_DIR" if explicit else "the state directory"
+    try:
+        path = path.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file, /dev/null, or a dangling symlink where the directory should be
+        raise ConfigError(
+            f"{where} {path} is not a directory",
+            "point CALLPLAY_STATE_DIR at a directory callplay may create and write (or unset it)",
+        ) from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: `~user` for a user that does not exist
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"cannot create {where} {path}: {reason}",
+            "point CALLPLAY_STATE_DIR at a directory callplay may create and write (or unset it)",
+        ) from None
+    if not path.is_dir():
+        raise ConfigError(f"{where} {path} is not a directory", "point CALLPLAY_STATE_DIR at a directory")
     return path
 
 
@@ -88,7 +126,7 @@ class ConfigFile:
 
 def load_file(path: Path | None = None) -> ConfigFile:
     path = path or config_path()
-    explicit = GlobalSettings().config is not None
+    explicit = global_settings().config is not None
     if not path.exists():
         if explicit:
             raise ConfigError(
@@ -96,6 +134,10 @@ def load_file(path: Path | None = None) -> ConfigFile:
                 "fix CALLPLAY_CONFIG, or unset it to use the built-in demo profile",
             )
         return ConfigFile(None, {}, True)
+    if not path.is_file() and not _is_devnull(path):  # a FIFO would block the read; a directory cannot be read
+        raise ConfigError(
+            f"config {path} is not a regular file", "point CALLPLAY_CONFIG at a TOML file (or unset it for the demo)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -103,10 +145,45 @@ def load_file(path: Path | None = None) -> ConfigFile:
         raise ConfigError(f"config {path}: {exc}", "fix the TOML syntax at that line") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}", "check the file's permissions and encoding") from None
-    if not isinstance(data.get("profiles", {}), dict):
-        raise ConfigError(f"config {path}: 'profiles' must be a table", "write profiles as [profiles.NAME]")
+    _check_top_level(path, data)
     mode = stat.S_IMODE(path.stat().st_mode)
     return ConfigFile(path, data, private=(mode & 0o077) == 0)
+
+
+def _is_devnull(path: Path) -> bool:
+    """CALLPLAY_CONFIG=/dev/null: an empty config on purpose (no profiles but the demo)."""
+    try:
+        return os.path.samefile(path, os.devnull)
+    except OSError:
+        return False
+
+
+# The keys a config file may have at its top level, and what each must be. Anything else is a typo that
+# would otherwise be ignored without a word (README: unknown settings are errors).
+TOP_LEVEL_KEYS = {
+    "default_profile": (str, 'default_profile = "NAME" at the top of the file'),
+    "profiles": (dict, "write profiles as [profiles.NAME] tables"),
+    "audio": (dict, "write validate-audio thresholds as an [audio] table (see docs/validate-audio.md)"),
+}
+
+
+def _check_top_level(path: Path, data: dict[str, Any]) -> None:
+    unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"config {path}: unknown top-level key(s) {', '.join(unknown)}",
+            f"valid keys: {', '.join(TOP_LEVEL_KEYS)} (profile settings go in [profiles.NAME])",
+        )
+    for key, (kind, hint) in TOP_LEVEL_KEYS.items():
+        if key in data and not isinstance(data[key], kind):
+            what = "a table" if kind is dict else "a string"
+            raise ConfigError(f"config {path}: '{key}' must be {what}, not {type(data[key]).__name__}", hint)
+    for name, table in data.get("profiles", {}).items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"config {path}: profile {name!r} must be a table, not {type(table).__name__}",
+                f"write it as [profiles.{name}] with provider = ... and its settings",
+            )
 
 
 def audio_settings() -> dict[str, Any]:
@@ -195,7 +272,7 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
     from callplay.providers import provider_class
 
     cfg = load_file()
-    name = name or GlobalSettings().profile or default_profile_name(cfg)
+    name = name or global_settings().profile or default_profile_name(cfg)
     profiles = _profiles(cfg)
     if name not in profiles:
         known = ", ".join(sorted(profiles))
@@ -213,6 +290,12 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
             f"profile {name!r} in {where}: unknown setting(s) {', '.join(unknown)} for provider {provider_name}",
             f"valid settings: {', '.join(sorted(model.model_fields))}",
         )
+    for key in sorted(k for k in table if k.endswith("_env")):
+        if not isinstance(table[key], str) or not table[key].strip():
+            raise ConfigError(
+                f"profile {name!r} in {where}: {key} must name an environment variable, not {table[key]!r}",
+                f'e.g. {key} = "{key[:-4].upper()}"',
+            )
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
@@ -230,8 +313,12 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "profile"
-        hint = "; ".join(warnings) if warnings else f"see `callplay profiles show {name}`"
-        raise ConfigError(f"profile {name!r} in {where}: {loc}: {first['msg']}", hint) from None
+        # Where the value came from (not `profiles show`: it validates the same settings and stops here too).
+        source = sources.get(str(first["loc"][0]) if first["loc"] else "", "")
+        fix = f"fix {source[4:]}" if source.startswith("env:") else f"fix {loc} in [profiles.{name}] of {where}"
+        hint = "; ".join(warnings) if warnings else fix
+        message = str(first["msg"]).removeprefix("Value error, ")  # a validator's own words, without pydantic's
+        raise ConfigError(f"profile {name!r} in {where}: {loc}: {message}", hint) from None
     is_default = name == _safe_default(cfg)
     return Profile(name, provider_name, settings, sources, where, is_default, warnings)
 
@@ -252,7 +339,7 @@ def _provider_hint() -> str:
 def provider_of_profile(name: str | None) -> str:
     """The provider a profile names, without validating its settings (validate-audio --profile)."""
     cfg = load_file()
-    name = name or GlobalSettings().profile or default_profile_name(cfg)
+    name = name or global_settings().profile or default_profile_name(cfg)
     profiles = _profiles(cfg)
     if name not in profiles:
         raise ConfigError(f"unknown profile {name!r}", f"known profiles: {', '.join(sorted(profiles))}")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from callplay.model import TERMINAL_STATES, Event, Playback, PlaybackRecord, now_iso
 
@@ -44,7 +46,27 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_control ON events (control_id, id);
 CREATE INDEX IF NOT EXISTS events_call ON events (call_id, id);
+CREATE TABLE IF NOT EXISTS seen_callbacks (
+    provider   TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (provider, key)
+);
+CREATE INDEX IF NOT EXISTS seen_callbacks_expiry ON seen_callbacks (expires_at);
 """
+# An event's detail is what a provider posted: kept small, whatever arrives (a 1 MB body stays out of here).
+MAX_DETAIL_BYTES = 4096
+MAX_DETAIL_TEXT = 512  # characters of one string value
+MAX_DETAIL_NESTED = 1024  # bytes of one object or array value, as compact JSON
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the ledger would not take a callback: `replayed` (a key it has seen) or `foreign` (an event names
+    a playback another provider started)."""
+
+    reason: Literal["replayed", "foreign"]
+    message: str
 
 
 class Ledger:
@@ -133,33 +155,46 @@ class Ledger:
     # -- events ------------------------------------------------------------------------------------------
 
     def record_event(self, event: Event) -> None:
-        """Store one event and move its playback to the state it implies (terminal states stick)."""
+        """Store one event and move its playback to the state it implies (terminal states stick). Only a
+        playback of the event's own provider moves: a control ID is no proof across providers."""
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO events (control_id, call_id, provider, type, state, time, detail) VALUES (?,?,?,?,?,?,?)",
-                (
-                    event.control_id,
-                    event.call_id,
-                    event.provider,
-                    event.type,
-                    event.state,
-                    event.time,
-                    json.dumps(event.detail),
-                ),
-            )
-            if event.control_id:
-                placeholders = ",".join("?" * len(TERMINAL_STATES))
-                if event.state:
-                    db.execute(
-                        f"UPDATE playbacks SET state = ?, last_event = ?, updated_at = ? "
-                        f"WHERE control_id = ? AND state NOT IN ({placeholders})",
-                        (event.state, event.type, now_iso(), event.control_id, *sorted(TERMINAL_STATES)),
-                    )
-                else:
-                    db.execute(
-                        "UPDATE playbacks SET last_event = ?, updated_at = ? WHERE control_id = ?",
-                        (event.type, now_iso(), event.control_id),
-                    )
+            _insert_event(db, event)
+
+    def record_delivery(
+        self, provider: str, events: list[Event], keys: tuple[str, ...], expires_at: float
+    ) -> Refusal | None:
+        """Record one callback's events unless it is a replay (a key seen before, until its expiry) or names
+        another provider's playback; then nothing is recorded and the Refusal says why. One transaction, so
+        two copies of a callback racing in (or two receivers sharing this ledger) record it once."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                refusal = self._check_delivery(db, provider, events, keys, expires_at)
+                if refusal is None:
+                    for event in events:
+                        _insert_event(db, event)
+                db.execute("COMMIT" if refusal is None else "ROLLBACK")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return refusal
+
+    def _check_delivery(
+        self, db: sqlite3.Connection, provider: str, events: list[Event], keys: tuple[str, ...], expires_at: float
+    ) -> Refusal | None:
+        now = time.time()
+        # Past its expiry a key is refused by the receiver's time window instead: no need to keep it.
+        db.execute("DELETE FROM seen_callbacks WHERE expires_at < ?", (now,))
+        for control_id in sorted({e.control_id for e in events if e.control_id}):
+            row = db.execute("SELECT provider FROM playbacks WHERE control_id = ?", (control_id,)).fetchone()
+            if row is not None and row["provider"] != provider:
+                return Refusal("foreign", f"{control_id} is a {row['provider']} playback, not {provider}")
+        for key in dict.fromkeys(keys):  # once each, in order
+            try:
+                db.execute("INSERT INTO seen_callbacks VALUES (?,?,?)", (provider, key, max(expires_at, now)))
+            except sqlite3.IntegrityError:
+                return Refusal("replayed", "this callback was received before")
+        return None
 
     def events(
         self,
@@ -186,6 +221,75 @@ class Ledger:
         with self._connect() as db:
             rows = db.execute(query, (*args, limit)).fetchall()
         return [_event(r) for r in reversed(rows)]
+
+
+def _insert_event(db: sqlite3.Connection, event: Event) -> None:
+    db.execute(
+        "INSERT INTO events (control_id, call_id, provider, type, state, time, detail) VALUES (?,?,?,?,?,?,?)",
+        (
+            event.control_id,
+            event.call_id,
+            event.provider,
+            event.type,
+            event.state,
+            event.time,
+            json.dumps(cap_detail(event.detail)),
+        ),
+    )
+    if not event.control_id:
+        return
+    if event.state:
+        placeholders = ",".join("?" * len(TERMINAL_STATES))
+        db.execute(
+            f"UPDATE playbacks SET state = ?, last_event = ?, updated_at = ? "
+            f"WHERE control_id = ? AND provider = ? AND state NOT IN ({placeholders})",
+            (event.state, event.type, now_iso(), event.control_id, event.provider, *sorted(TERMINAL_STATES)),
+        )
+    else:
+        db.execute(
+            "UPDATE playbacks SET last_event = ?, updated_at = ? WHERE control_id = ? AND provider = ?",
+            (event.type, now_iso(), event.control_id, event.provider),
+        )
+
+
+def cap_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """`detail` small enough to store and print: long strings cut, large or deeply nested values left out,
+    at most MAX_DETAIL_BYTES in all; `truncated: true` says something was dropped or cut."""
+    kept: dict[str, Any] = {}
+    size, cut = 2, False
+    for key, value in detail.items():
+        name = str(key)[:64]
+        small, shortened = _small_value(value)
+        cut = cut or shortened or small is _DROP or name != key
+        if small is _DROP:
+            continue
+        item_size = len(json.dumps({name: small})) + 1
+        if size + item_size > MAX_DETAIL_BYTES - 20:  # room for the "truncated" marker
+            cut = True
+            break
+        kept[name] = small
+        size += item_size
+    if cut:
+        kept["truncated"] = True
+    return kept
+
+
+_DROP = object()
+
+
+def _small_value(value: Any) -> tuple[Any, bool]:
+    """(value to keep or _DROP, whether it was shortened)."""
+    if value is None or isinstance(value, (bool, float)):
+        return value, False
+    if isinstance(value, int):
+        return (value, False) if abs(value) < 10**18 else (_DROP, True)
+    if isinstance(value, str):
+        return (value, False) if len(value) <= MAX_DETAIL_TEXT else (value[:MAX_DETAIL_TEXT] + "...", True)
+    try:
+        text = json.dumps(value, separators=(",", ":"), default=str)
+    except (RecursionError, ValueError, TypeError):
+        return _DROP, True
+    return (value, False) if len(text) <= MAX_DETAIL_NESTED else (_DROP, True)
 
 
 def _record(row: sqlite3.Row) -> PlaybackRecord:

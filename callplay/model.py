@@ -141,7 +141,7 @@ class Playback:
     call_id: str
     profile: str
     provider: str
-    state: str  # dry-run | requested | playing | paused | finished | failed | canceled | stopped
+    state: str  # dry-run | requested | playing | paused | finished | failed | canceled | stopped | stopping
     sources: list[str]
     loop: int = 1
     targets: list[str] = field(default_factory=list)
@@ -161,6 +161,23 @@ class Playback:
 
 
 @dataclass
+class StillPlaying:
+    """Something a stop could not end (a Chime Speak plays to its end): the provider says what, for how long
+    at most, why, and what to do instead; the core then says so and exits non-zero, never "stopped"."""
+
+    source: str  # the play item as the user gave it (tts:..., a file, s3://...)
+    seconds: float | None  # it may play for up to about this many seconds more; None: not known
+    reason: str  # why it cannot be stopped, naming the provider
+    hint: str  # what to do instead
+    likely: bool = True  # False: it may have ended, or not have started (the provider cannot be asked)
+
+    def describe(self) -> str:
+        text = self.source if len(self.source) <= 60 else self.source[:57] + "..."
+        how_long = f"for up to about {max(self.seconds, 1):.0f} s" if self.seconds is not None else "to its end"
+        return f"{text} {'keeps' if self.likely else 'may keep'} playing {how_long}"
+
+
+@dataclass
 class ControlResult:
     """The outcome of stop, pause, resume or volume on one playback (or on all media, for ACS stop)."""
 
@@ -174,10 +191,16 @@ class ControlResult:
     detail: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    still_playing: list[StillPlaying] = field(default_factory=list)  # what the stop could not end
+    exit_code: int = 0  # non-zero when something keeps playing
+    failure: Any = field(default=None, repr=False, compare=False)  # the CallplayError behind exit_code
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {k: v for k, v in self.__dict__.items() if k not in ("failure", "exit_code")}
+        out["detail"] = dict(self.detail)
         out["events"] = [e.to_dict() for e in self.events]
+        out["still_playing"] = [asdict(s) for s in self.still_playing]
+        out["warnings"] = list(self.warnings)
         return out
 
 

@@ -76,17 +76,22 @@ def envelope(command: str, ok: bool, data: Any = None, error: CallplayError | No
 def _json(obj: Any, indent: int | None = None) -> str:
     import json
 
-    return json.dumps(obj, default=str, indent=indent)
+    from callplay.redact import mask_url_secrets
+
+    # Every JSON line callplay prints passes here: no callback token (token=...) leaves in a URL.
+    return mask_url_secrets(json.dumps(obj, default=str, indent=indent))
 
 
 def _table(spec: TableSpec) -> Table:
     from rich.table import Table
 
+    from callplay.redact import mask_url_secrets
+
     table = Table(title=spec.title, caption=spec.caption, title_justify="left", caption_justify="left")
     for col in spec.columns:
         table.add_column(col, overflow="fold")
     for row in spec.rows:
-        table.add_row(*row)
+        table.add_row(*(mask_url_secrets(cell) for cell in row))  # no callback token leaves in a URL
     return table
 
 
@@ -109,11 +114,30 @@ def render_error(command: str, err: CallplayError, mode: OutputMode, data: Any =
 
 
 def _error_lines(err: CallplayError) -> str:
-    return f"error: {err.message}" + (f"\nhint: {err.hint}" if err.hint else "")
+    """The lines for stderr; every caller prints them, so this also notes the error as told (was_reported)."""
+    from callplay.redact import mask_url_secrets
+
+    _reported.add(err.code)
+    return mask_url_secrets(f"error: {err.message}" + (f"\nhint: {err.hint}" if err.hint else ""))
+
+
+# The codes of the errors told on stderr during this main() call: cli.main tells an interrupt nobody told.
+_reported: set[str] = set()
+
+
+def was_reported(code: str) -> bool:
+    return code in _reported
+
+
+def forget_reported() -> None:
+    """Called by cli.main before each command (an in-process run starts afresh, as a new process would)."""
+    _reported.clear()
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    from callplay.redact import mask_url_secrets
+
+    print(f"warning: {mask_url_secrets(message)}", file=sys.stderr)
 
 
 def json_line(obj: dict[str, Any]) -> None:
@@ -144,10 +168,9 @@ def progress(total: int, description: str) -> Iterator[Any]:
         yield _Bar()
 
 
-def listening_banner(urls: dict[str, str]) -> None:
-    lines = ["listening for provider callbacks (Ctrl-C to stop):"]
-    lines += [f"  {provider:<10} {url}" for provider, url in urls.items()]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+def listening_banner(text: str) -> None:
+    """events listen's start-up banner (which paths are verified, unchecked or refused), on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def live_event_printer(mode: OutputMode) -> Callable[[Event], None]:
@@ -171,7 +194,9 @@ def live_event_printer(mode: OutputMode) -> Callable[[Event], None]:
             event.call_id or "",
             event.summary(),
         ]
-        print("\t".join(cells), flush=True)
+        from callplay.redact import mask_url_secrets
+
+        print(mask_url_secrets("\t".join(cells)), flush=True)
 
     return emit
 
@@ -249,6 +274,7 @@ def _control(result: ControlResult) -> list[TableSpec]:
     if result.volume_db is not None:
         rows.append(["volume", f"{result.volume_db:+g} dB"])
     rows += [[k, str(v)] for k, v in result.detail.items()]
+    rows += [["still playing", item.describe()] for item in result.still_playing]
     tables = [TableSpec(result.action.capitalize(), ["field", "value"], rows)]
     if result.events:
         tables.append(events_table(result.events))

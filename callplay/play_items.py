@@ -7,11 +7,21 @@ items, `--option KEY=VALUE` becomes the provider extras, and both commands hand 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callplay.errors import UsageError
 from callplay.model import Audio, PlayItem, PlayRequest, Silence, Ssml, Tts
+from callplay.providers.facts import TTS_GENDERS
+from callplay.values import (
+    MAX_COUNT,
+    check_call_id,
+    check_http_url,
+    check_listen,
+    check_seconds,
+    check_text,
+    check_word,
+    expand_path,
+)
 
 if TYPE_CHECKING:
     from callplay.core.play import WaitOptions
@@ -50,16 +60,18 @@ def build_request(opts: PlayOptions) -> tuple[PlayRequest, WaitOptions]:
     """The PlayRequest and the --wait options for the core; a UsageError for a SOURCE or option it cannot use."""
     from callplay.core.play import WaitOptions
 
-    if opts.loop < 0:
-        raise UsageError("--times must be 0 or more", "--times 0 (the default) loops until stopped")
+    _check_values(opts)
     texts = list(opts.sources or [])
     if opts.tts is not None:
         texts.append(f"tts:{opts.tts}")
     if opts.ssml is not None:
         texts.append(f"ssml:{opts.ssml}")
-    items = [parse_source(t, voice=opts.voice, language=opts.language, gender=opts.gender) for t in texts]
+    gender = opts.gender.lower() if opts.gender else opts.gender
+    items = [parse_source(t, voice=opts.voice, language=opts.language, gender=gender) for t in texts]
     extras = parse_options(opts.option)
-    extras.update({k: v for k, v in (("voice", opts.voice), ("language", opts.language), ("gender", opts.gender)) if v})
+    extras.update({k: v for k, v in (("voice", opts.voice), ("language", opts.language), ("gender", gender)) if v})
+    if extras.get("gender") is not None and str(extras["gender"]).lower() not in TTS_GENDERS:
+        raise UsageError(f"unknown TTS gender {extras['gender']!r}", f"use --gender {' or '.join(TTS_GENDERS)}")
     request = PlayRequest(
         items=items,
         loop=opts.loop,
@@ -72,6 +84,40 @@ def build_request(opts: PlayOptions) -> tuple[PlayRequest, WaitOptions]:
         options=extras,
     )
     return request, WaitOptions(wait=opts.wait, timeout=opts.timeout, listen=opts.listen)
+
+
+def _check_values(opts: PlayOptions) -> None:
+    """Every value in range and every word printable before a profile is read or anything is sent."""
+    check_call_id(opts.call)
+    # SQLite INTEGER (the ledger's loop column) is 64-bit; each provider's own maximum is checked by the core.
+    if not 0 <= opts.loop <= MAX_COUNT:
+        raise UsageError(
+            f"--times {opts.loop} is out of range",
+            "give a number of plays from 1 up, or 0 (the default) to loop until stopped",
+        )
+    if opts.timeout is not None:
+        check_seconds(opts.timeout, "--timeout")
+    for text in [*(opts.sources or []), opts.tts, opts.ssml]:
+        if text is not None:
+            check_text(text, "SOURCE", control=True)  # TTS and SSML may span lines
+    for what, word in (
+        ("--voice", opts.voice),
+        ("--language", opts.language),
+        ("--gender", opts.gender),
+        ("--direction", opts.direction),
+        ("--cache-id", opts.cache_id),
+        *(("--to", to) for to in opts.to or []),
+    ):
+        if word is not None:
+            check_word(word, what)
+    for pair in opts.option or []:
+        check_text(pair, "--option")
+    if opts.profile is not None:
+        check_text(opts.profile, "--profile")  # an unknown name is the config's to report (exit 3)
+    if opts.callback_url is not None:
+        check_http_url(opts.callback_url, "--callback-url")
+    if opts.listen is not None:
+        check_listen(opts.listen)
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, str]:
@@ -100,24 +146,34 @@ def parse_source(
     if text.startswith(("http://", "https://", "s3://")):
         if text.startswith("s3://") and "/" not in text[5:].strip("/"):
             raise UsageError(f"{text!r} names no object", "use s3://bucket/key")
+        if not text.startswith("s3://"):
+            check_http_url(text, "SOURCE")  # a host, no blanks: what a provider can fetch
         return Audio(text)
     if "://" in text:
         raise UsageError(f"unsupported source {text!r}", f"a SOURCE is {FORMS}")
-    path = Path(text).expanduser()
+    path = expand_path(text, "SOURCE")
     if not path.is_file():
-        raise UsageError(f"no such file: {text}", f"a SOURCE is {FORMS}")
+        what = "not a regular file" if path.exists() else "no such file"  # a directory, a FIFO, a device
+        raise UsageError(f"{what}: {text}", f"a SOURCE is {FORMS}")
     return Audio(str(path.resolve()))
 
 
 def _ssml(body: str) -> str:
+    """The SSML text, read from FILE for ssml:@FILE; whether it is a <speak> document is checked by the core
+    for the providers that take SSML (callplay.core.checks.check_ssml)."""
     if body.startswith("@"):
-        path = Path(body[1:]).expanduser()
+        path = expand_path(body[1:], "the SSML file")
+        if path.exists() and not path.is_file():  # reading a FIFO would block; a directory is no document
+            raise UsageError(f"SSML file {path} is not a regular file", "give a readable UTF-8 file: ssml:@FILE")
         try:
             body = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read SSML file {path}: {exc}", "give a readable UTF-8 file: ssml:@FILE") from None
-    if "<speak" not in body:
-        raise UsageError("SSML must be a <speak> document", 'e.g. ssml:"<speak ...>Hello</speak>" or ssml:@prompt.xml')
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(
+                f"cannot read SSML file {path}: {reason}", "give a readable UTF-8 file: ssml:@FILE"
+            ) from None
+    if not body.strip():
+        raise UsageError("ssml: needs a <speak> document", 'e.g. ssml:"<speak>Hello</speak>" or ssml:@prompt.xml')
     return body
 
 
@@ -126,6 +182,6 @@ def _seconds(text: str) -> float:
         seconds = float(text.rstrip("s"))
     except ValueError:
         raise UsageError(f"silence:{text} is not a number of seconds", "e.g. silence:1.5") from None
-    if not 0 < seconds <= 3600:
+    if not 0 < seconds <= 3600:  # also refuses nan, which compares false with everything
         raise UsageError(f"silence:{text} is out of range", "give between 0 and 3600 seconds")
     return seconds

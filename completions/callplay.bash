@@ -35,7 +35,7 @@ __callplay_opts() {
         "emulator serve") echo "--host --port --tls-port --face --call --calls --any-call --speed --write-config --state-dir --help" ;;
         "events") echo "--help" ;;
         "events list") echo "--control-id --call --limit --profile --output --help" ;;
-        "events listen") echo "--port --host --count --timeout --profile --output --help" ;;
+        "events listen") echo "--port --host --count --timeout --profile --allow-unsigned --output --help" ;;
         "loop") echo "--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
         "pause") echo "--control-id --profile --output --help" ;;
         "play") echo "--tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
@@ -67,6 +67,7 @@ _callplay() {
         --direction) values="listen speak both" ;;
         --gender) values="female male" ;;
         --face) values="acs signalwire vonage chime" ;;
+        --allow-unsigned) values="acs signalwire vonage chime" ;;
         --target) values="acs signalwire vonage chime all" ;;
         --format) values="table junit github" ;;
     esac

@@ -64,6 +64,11 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if var.startswith(("CALLPLAY_PROFILE", "CALLPLAY_OUTPUT", "SIGNALWIRE_", "AWS_", "VONAGE_")):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Retries as in production (same attempts, same rules), with short backoff waits so the suite stays fast;
+    # a Retry-After the emulator sends is still honoured in full.
+    monkeypatch.delenv("CALLPLAY_RETRIES", raising=False)
+    monkeypatch.setenv("CALLPLAY_RETRY_BASE_S", "0.01")
+    monkeypatch.setenv("CALLPLAY_RETRY_MAX_WAIT_S", "0.05")
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +78,19 @@ def _reset_faults(request: pytest.FixtureRequest) -> Iterator[None]:
         server: EmulatorServer = request.getfixturevalue("emulator")
         admin.post(
             f"{server.http_url}/_emulator/faults",
-            json={"latency_ms": 0, "error_rate": 0.0, "rate_limit": 0, "drop": 0, "error_status": 503},
+            json={
+                "latency_ms": 0,
+                "error_rate": 0.0,
+                "rate_limit": 0,
+                "retry_after": 1,
+                "drop": 0,
+                "error_status": 503,
+                "errors": 0,
+                "after_effect": 0,
+                "after_effect_rate": 0.0,
+                "after_effect_status": 0,
+                "fired": {},
+            },
         )
         admin.post(f"{server.http_url}/_emulator/clock", json={"speed": TEST_SPEED})
 

@@ -78,6 +78,63 @@ def test_loop_times_and_stop(emulator: EmulatorServer, config_file: Path, call_i
     assert update["action_data"]["Parameters"]["Arguments"]["control_id"] == control_id
 
 
+LONG_TEXT = ("Thank you for calling. All of our agents are busy helping other callers. " * 14)[:1000]
+
+
+def audible(emulator: EmulatorServer, call_id: str) -> list[dict[str, Any]]:
+    """The call's playbacks still going that are not silence (a stop answers with a short Pause)."""
+    return [
+        p
+        for p in emulator_call(emulator, call_id)["playbacks"]
+        if p["state"] in ("created", "playing", "paused") and any(i["kind"] != "silence" for i in p["items"])
+    ]
+
+
+def test_stop_of_a_speak_says_it_keeps_playing_and_cancels_the_rest(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
+    """Chime cannot interrupt a Speak (the Developer Guide's interruptible actions are PlayAudio, RecordAudio and
+    Pause): stop says what keeps playing and for how long, exits 4, and what follows the Speak never plays."""
+    prompt = write_wav(tmp_path / "after.wav", seconds=5.0)
+    started = run_cli("play", call_id, f"tts:{LONG_TEXT}", str(prompt), *P, "-o", "json")
+    assert started.exit_code == 0, started.stderr
+    control_id = started.json()["data"]["control_id"]
+    assert wait_until(lambda: audible(emulator, call_id))
+    stopped = run_cli("stop", call_id, *P, "-o", "json")
+    speaking = audible(emulator, call_id)
+    assert stopped.exit_code == 4, stopped.stderr
+    envelope = stopped.json()
+    assert envelope["ok"] is False and envelope["error"]["code"] == "still_playing"
+    assert "cannot interrupt a Speak" in envelope["error"]["message"]
+    assert "keeps playing for up to about" in stopped.stderr and "Amazon Chime SDK" in stopped.stderr
+    assert (envelope["data"]["state"], envelope["data"]["control_id"]) == ("stopping", control_id)
+    [still] = envelope["data"]["still_playing"]
+    assert still["source"] == f"tts:{LONG_TEXT}"
+    # What callplay said is what the emulator shows: the Speak still going, for no longer than callplay said
+    # (callplay reckons in real seconds; the emulator's clock runs faster, so its Speak ends sooner).
+    [speak] = speaking
+    assert speak["detail"]["action"] == "Speak"
+    assert speak["round_s"] - speak["position_s"] <= still["seconds"]
+    status = run_cli("stream-status", call_id, *P, "-o", "json").json()["data"]
+    assert [p["state"] for p in status["playbacks"] if p["control_id"] == control_id] == ["stopping"]
+    # The Speak plays to its end, then the stop's Pause; the PlayAudio after it never starts.
+    assert wait_until(lambda: [a["action"] for a in actions(emulator, call_id)] == ["Speak", "Pause"], timeout=30)
+    assert actions(emulator, call_id)[0]["result"] == "ACTION_SUCCESSFUL"
+    assert wait_until(lambda: not audible(emulator, call_id))
+    assert [p["detail"]["action"] for p in emulator_call(emulator, call_id)["playbacks"]] == ["Speak", "Pause"]
+
+
+def test_stop_after_the_speak_ended_exits_0(
+    emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
+) -> None:
+    """Once the Speak is over (here: --wait saw its end), there is nothing a stop cannot end."""
+    done = run_cli("play", call_id, "--tts", "Thanks", "--wait", "--timeout", "30", *P, "-o", "json")
+    assert done.exit_code == 0, done.stderr
+    stopped = run_cli("stop", call_id, *P, "-o", "json")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert stopped.json()["data"]["still_playing"] == []
+
+
 def test_sigterm_during_wait_stops_the_playback(
     emulator: EmulatorServer, config_file: Path, call_id: str, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from callplay.chime_lambda.handler import sign
-from callplay.events import EventRejected, parser_for
+from callplay.events import EventRejected, reader_for
 from callplay.events import chime as chime_events
 
 SECRET = "s3cr3t"
@@ -44,8 +44,9 @@ def test_signed_event_is_parsed() -> None:
     assert "code=InvalidAudioSource" in event.summary()
 
 
-def test_registry_finds_the_parser() -> None:
-    assert parser_for("chime") is chime_events.parse
+def test_registry_finds_the_reader() -> None:
+    assert reader_for("chime") is chime_events.read
+    assert reader_for("../etc") is None
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,15 @@ PLAY = {
     "repeat": "3",
     "callback_url": CALLBACK,
 }
-PLAYING = {handler.ATTR_CONTROL_ID: "cp-000000000001", handler.ATTR_KIND: "play", handler.ATTR_CALLBACK: CALLBACK}
+PLAYING = {
+    handler.ATTR_CONTROL_ID: "cp-000000000001",
+    handler.ATTR_KIND: "play",
+    handler.ATTR_CALLBACK: CALLBACK,
+    handler.ATTR_ACTIONS: "PlayAudio",
+}
+SPEAKING = {**PLAYING, handler.ATTR_KIND: "sequence", handler.ATTR_ACTIONS: "Pause,Speak"}
+STOP = {"callplay": "1", "action": "stop", "control_id": "cp-000000000001", "participant": "LEG-A"}
+STOP_PAUSE = {"Type": "Pause", "Parameters": {"ParticipantTag": "LEG-A", "DurationInMilliseconds": "100"}}
 
 
 def test_play_update_answers_play_audio_and_remembers_the_playback() -> None:
@@ -158,14 +166,55 @@ def test_sequence_becomes_actions_in_order_with_speak_defaults() -> None:
 
 def test_stop_replaces_the_playing_action_with_a_short_pause_and_reports_canceled() -> None:
     posts = Posts()
-    args = {"callplay": "1", "action": "stop", "control_id": "cp-000000000001", "participant": "LEG-A"}
-    response = run(update(args, attrs={**PLAYING, "mine": "kept"}), posts)
-    assert response["Actions"] == [
-        {"Type": "Pause", "Parameters": {"ParticipantTag": "LEG-A", "DurationInMilliseconds": "100"}}
-    ]
+    response = run(update(STOP, attrs={**PLAYING, "mine": "kept"}), posts)
+    assert response["Actions"] == [STOP_PAUSE]
     assert response["TransactionAttributes"] == {"mine": "kept", handler.ATTR_KIND: "stop"}
     [body] = posts.bodies()
     assert (body["control_id"], body["state"], body["reason"]) == ("cp-000000000001", "canceled", "stopped")
+
+
+def test_the_play_remembers_its_action_types() -> None:
+    """What a stop needs to know: whether Chime can interrupt everything in the list."""
+    args = {**PLAY, "action": "sequence", "items": json.dumps([{"action": "speak", "text": "Hi"}, PLAY, PLAY])}
+    response = run(update(args))
+    assert response["TransactionAttributes"][handler.ATTR_ACTIONS] == "PlayAudio,Speak"
+
+
+def test_the_interruptible_actions_are_the_developer_guides() -> None:
+    assert frozenset({"PlayAudio", "RecordAudio", "Pause"}) == handler.INTERRUPTIBLE_ACTIONS
+
+
+def test_stop_of_a_list_with_a_speak_reports_canceled_only_when_the_pause_has_run() -> None:
+    """Chime lets a running Speak finish before the stop's Pause: the playback ends when the Pause's list does."""
+    posts = Posts()
+    response = run(update(STOP, attrs={**SPEAKING, "mine": "kept"}), posts)
+    assert response["Actions"] == [STOP_PAUSE]
+    assert posts.sent == []  # not yet: the Speak may still be speaking
+    waiting = response["TransactionAttributes"]
+    assert waiting == {**SPEAKING, "mine": "kept", handler.ATTR_KIND: "stop"}
+    again = run(update(STOP, attrs=waiting), posts)  # a second stop meanwhile changes nothing
+    assert again["Actions"] == [STOP_PAUSE] and again["TransactionAttributes"] == waiting and posts.sent == []
+    done = run(event("ACTION_SUCCESSFUL", STOP_PAUSE, attrs=waiting, sequence=5), posts)
+    [body] = posts.bodies()
+    assert (body["control_id"], body["state"], body["reason"]) == ("cp-000000000001", "canceled", "stopped")
+    assert (body["type"], body["action"]) == ("ACTION_SUCCESSFUL", "Pause")
+    assert done["TransactionAttributes"] == {"mine": "kept"}
+
+
+def test_hangup_while_a_stop_waits_for_a_speak_reports_canceled_by_hangup() -> None:
+    posts = Posts()
+    waiting = run(update(STOP, attrs=SPEAKING), posts)["TransactionAttributes"]
+    run(event("HANGUP", {"Type": "Hangup", "Parameters": {"SipResponseCode": "0"}}, attrs=waiting), posts)
+    assert [(b["state"], b["reason"]) for b in posts.bodies()] == [("canceled", "hangup")]
+
+
+def test_stop_of_a_list_of_unknown_actions_waits_too() -> None:
+    """State an older handler stored (no action types): the safe reading is that a Speak may be running."""
+    posts = Posts()
+    old = {k: v for k, v in PLAYING.items() if k != handler.ATTR_ACTIONS}
+    response = run(update(STOP, attrs=old), posts)
+    assert response["Actions"] == [STOP_PAUSE] and posts.sent == []
+    assert response["TransactionAttributes"][handler.ATTR_CONTROL_ID] == "cp-000000000001"
 
 
 def test_stop_of_another_playback_leaves_the_call_alone() -> None:

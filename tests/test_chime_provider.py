@@ -155,6 +155,92 @@ def test_stop_interrupts_the_playing_audio(emulator: EmulatorServer, call_id: st
     assert sims[0]["state"] == "canceled" and sims[0]["rounds_completed"] < 100
 
 
+def record_of(sources: list[str], seconds: list[float | None], *, loop: int = 1, state: str = "requested") -> Any:
+    """A ledger row for a playback started at t=0 (still_speaking is told `now` in seconds since then)."""
+    from callplay.model import PlaybackRecord
+
+    start = "1970-01-01T00:00:00.000+00:00"
+    extra = {"seconds": seconds, "participant": "LEG-A"}
+    return PlaybackRecord("cp-000000000001", "tx", "p", "chime", state, sources, loop, None, start, start, None, extra)
+
+
+def test_what_a_stop_leaves_playing_is_reckoned_along_the_items() -> None:
+    """Chime cannot interrupt a Speak: the one that may be under way when the stop lands is named, with how long
+    it may go on (its estimate with a quarter's slack, plus a second of latency); WAVs and silences never."""
+    from callplay.providers.chime import still_speaking
+
+    speak = "tts:" + "x" * 300  # 20 s at 15 characters a second
+    only_speak = record_of([speak], [20.0])
+    [left] = still_speaking(only_speak, 5.0)
+    assert (left.source, left.likely, round(left.seconds or 0)) == (speak, True, 21)
+    assert "cannot interrupt a Speak" in left.reason and "WAV" in left.hint
+    assert still_speaking(only_speak, 27.0) == []  # over, slack included
+    assert still_speaking(record_of([speak], [20.0], state="finished"), 5.0) == []  # callplay heard its end
+    assert still_speaking(record_of(["hold.wav", "silence:2"], [30.0, 2.0], loop=3), 50.0) == []
+    wav_then_speak = record_of(["hold.wav", speak], [10.0, 20.0])
+    assert still_speaking(wav_then_speak, 3.0) == []  # the stop lands before the Speak starts
+    [left] = still_speaking(wav_then_speak, 12.0)  # 2 s into it (1 s of latency allowed): 25 + 1 - 2 left
+    assert left.likely and round(left.seconds or 0) == 24
+    # An s3:// object's length is not known: the Speak after it may be anywhere, up to its whole length.
+    unknown_then_speak = record_of(["s3://b/k.wav", speak], [None, 20.0])
+    [left] = still_speaking(unknown_then_speak, 100.0)
+    assert not left.likely and round(left.seconds or 0) == 26
+    looped = record_of([speak], [20.0], loop=3)
+    [left] = still_speaking(looped, 45.0)  # the third round
+    assert left.likely and left.seconds is not None and left.seconds > 0
+    no_estimate = record_of([speak], [])  # a row without lengths: estimated from the text
+    assert [round(x.seconds or 0) for x in still_speaking(no_estimate, 5.0)] == [21]
+
+
+def test_speak_length_counts_spoken_text_and_ssml_breaks() -> None:
+    from callplay.providers.chime import speak_seconds
+
+    assert speak_seconds("a" * 150, ssml=False) == 10.0
+    ssml = "<speak>" + "b" * 30 + '<break time="2s"/><break time="500ms"/></speak>'
+    assert speak_seconds(ssml, ssml=True) == 2.0 + 2.5
+
+
+def test_play_keeps_each_items_length_for_stop(emulator: EmulatorServer, call_id: str, tmp_path: Path) -> None:
+    bucket = settings(emulator).bucket
+    wav = str(write_wav(tmp_path / "five.wav", seconds=5.0))
+    items: list[PlayItem] = [Audio(wav), Tts("x" * 45), Silence(1.5), Audio(f"s3://{bucket}/some/key.wav")]
+    pb = provider(emulator).play(call_id, PlayRequest(items))
+    assert pb.extra["seconds"] == [5.0, 3.0, 1.5, None]
+
+
+def test_stop_of_a_speak_returns_what_keeps_playing(emulator: EmulatorServer, call_id: str) -> None:
+    from callplay.ledger import Ledger
+
+    p = provider(emulator)
+    pb = p.play(call_id, PlayRequest([Tts("y" * 900)]))
+    ledger = Ledger.default()
+    ledger.record_playback(pb)
+    result = p.stop(call_id, control_id=pb.control_id, record=ledger.get(pb.control_id))
+    [left] = result.still_playing
+    assert left.source == pb.sources[0] and left.likely and 60 < (left.seconds or 0) <= 76
+    assert wait_until(lambda: [a["action"] for a in actions(emulator, call_id)] == ["Speak", "Pause"], timeout=30)
+    assert actions(emulator, call_id)[0]["result"] == "ACTION_SUCCESSFUL"  # not interrupted
+
+
+def test_the_lambda_reports_a_stopped_speak_when_it_has_ended(emulator: EmulatorServer, call_id: str) -> None:
+    """Not when the stop arrives: the Speak is still speaking then. Once the stop's Pause has run."""
+    hook = f"http://127.0.0.1:9/events/chime/{call_id}"  # nothing listens: the attempt is what counts
+
+    def posts() -> list[dict[str, Any]]:
+        found = httpx.get(f"{emulator.http_url}/_emulator/deliveries").json()["deliveries"]
+        return [d for d in found if d["url"] == hook]
+
+    p = provider(emulator)
+    pb = p.play(call_id, PlayRequest([Tts("z" * 600)], callback_url=hook))
+    assert wait_until(lambda: [a["action"] for a in actions(emulator, call_id)] == ["Speak"])
+    p.stop(call_id, control_id=pb.control_id, record=None)
+    assert wait_until(lambda: invocations(emulator, call_id).count("CALL_UPDATE_REQUESTED") == 2)
+    assert posts() == []
+    assert wait_until(lambda: posts(), timeout=30)
+    pause = actions(emulator, call_id)[1]
+    assert pause["action"] == "Pause" and posts()[0]["at"] >= pause["at"]
+
+
 def test_stop_when_nothing_of_callplays_plays_changes_nothing(emulator: EmulatorServer, call_id: str) -> None:
     provider(emulator).stop(call_id, control_id=None, record=None)
     assert wait_until(lambda: invocations(emulator, call_id) == ["CALL_UPDATE_REQUESTED"])
@@ -325,7 +411,8 @@ def test_missing_bucket_is_rejected(emulator: EmulatorServer, call_id: str, tmp_
         provider(emulator, bucket="no-such-bucket-here").play(call_id, PlayRequest([Audio(str(prompt))]))
 
 
-@pytest.mark.parametrize("fault", [{"error_rate": 1.0, "error_status": 503}, {"rate_limit": 1}])
+# A single 429 is retried (callplay/retry.py): one asking for longer than callplay waits is reported at once.
+@pytest.mark.parametrize("fault", [{"error_rate": 1.0, "error_status": 503}, {"rate_limit": 1, "retry_after": 70}])
 def test_service_errors_and_throttling_are_unavailable(
     emulator: EmulatorServer, call_id: str, fault: dict[str, Any]
 ) -> None:

@@ -35,6 +35,14 @@ def test_chime_limits_agree_with_the_emulator_and_the_lambda() -> None:
     assert emulator_chime.LEGS == lambda_handler.LEGS == chime_facts.LEGS
 
 
+def test_chime_interruptible_actions_agree_with_the_emulator_and_the_lambda() -> None:
+    """What a stop can cut short (the Developer Guide's list: not Speak), and the speaking rate behind how long
+    callplay says an uninterruptible Speak may go on, which the emulator simulates."""
+    assert emulator_chime.INTERRUPTIBLE == lambda_handler.INTERRUPTIBLE_ACTIONS == chime_facts.INTERRUPTIBLE_ACTIONS
+    assert "Speak" not in chime_facts.INTERRUPTIBLE_ACTIONS
+    assert emulator_chime.SPEAK_CHARS_PER_S == chime_facts.SPEAK_CHARS_PER_S
+
+
 def test_signalwire_values_agree_with_the_emulator() -> None:
     assert emulator_signalwire.RINGTONES == signalwire_facts.RINGTONES
     assert set(emulator_signalwire.DIRECTIONS) == set(signalwire_facts.DIRECTIONS)

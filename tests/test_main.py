@@ -24,8 +24,8 @@ def _stereo_wav(path: Path) -> Path:
 
 
 def test_main_returns_the_exit_code_and_restores_what_it_changed() -> None:
-    def before() -> tuple[object, object]:
-        return signal.getsignal(signal.SIGTERM), sys.excepthook
+    def before() -> tuple[object, object, object]:
+        return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.excepthook
 
     seen = before()
     assert main(["--version"]) == 0
@@ -34,11 +34,12 @@ def test_main_returns_the_exit_code_and_restores_what_it_changed() -> None:
     assert before() == seen
 
 
-def test_usage_errors_exit_2_with_clicks_message_on_stderr() -> None:
+def test_usage_errors_exit_2_with_clicks_message_as_error_and_hint_lines() -> None:
     result = run_cli("play")
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith("Usage: callplay play [OPTIONS]")
-    assert "Error: Missing argument 'CALL'." in result.stderr
+    error, hint = result.stderr.splitlines()
+    assert error == "error: missing argument 'CALL'"
+    assert hint.startswith("hint: usage: callplay play [OPTIONS]") and "`callplay play --help`" in hint
 
 
 def test_version_and_help() -> None:

@@ -200,6 +200,26 @@ def test_wrong_token_is_exit_5_without_showing_secrets(
     assert emulator_call(emulator, call_id)["playbacks"] == []
 
 
+def test_stop_of_a_playback_that_already_ended_exits_0_saying_so(
+    emulator: EmulatorServer, config_file: Path, call_id: str
+) -> None:
+    """As on the other providers: nothing is playing afterwards, which is what stop is for. SignalWire answers
+    422 on control_id for a play that is no longer active; callplay knows the play was its own."""
+    played = sw_json("play", call_id, "silence:0.5", "--wait", "--timeout", "30")
+    assert played["state"] == "finished"
+    stopped = sw("stop", call_id, "-o", "json")
+    assert stopped.exit_code == 0, stopped.stderr
+    data = stopped.data()
+    assert (data["control_id"], data["state"]) == (played["control_id"], "finished")
+    assert "had already ended" in data["detail"]["note"]
+    # Ended without callplay hearing of it (no --wait): the same.
+    started = sw_json("play", call_id, "silence:0.2")
+    assert wait_until(lambda: sim(emulator, call_id, started["control_id"])["state"] == "finished")
+    stopped = sw("stop", call_id, "-o", "json")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert "had already ended" in stopped.data()["detail"]["note"]
+
+
 def test_unknown_control_id_is_exit_5_with_the_providers_message(
     emulator: EmulatorServer, config_file: Path, call_id: str
 ) -> None:

@@ -232,6 +232,24 @@ def test_stop_without_a_control_id_uses_the_ledger_record_or_asks_for_one(
 # ------------------------------------------------------------------------------------------- refusals
 
 
+def test_stop_of_its_own_playback_that_ended_is_no_error(
+    emulator: EmulatorServer, provider: SignalWireProvider, call_id: str
+) -> None:
+    """SignalWire answers 422 on control_id once the play is over; for a playback the ledger knows (callplay
+    started it on this call) that means it ended: nothing is playing, as stop wants (exit 0 on every provider)."""
+    from callplay.ledger import Ledger
+
+    request = PlayRequest(items=[Silence(0.2)])
+    pb = provider.play(call_id, request)
+    ledger = Ledger.default()
+    ledger.record_playback(pb)
+    wait_state(emulator, call_id, request.control_id, "finished")
+    result = provider.stop(call_id, control_id=request.control_id, record=ledger.get(request.control_id))
+    assert (result.state, result.control_id) == ("finished", request.control_id)
+    assert result.detail["note"] == f"playback {request.control_id} had already ended: nothing was playing to stop"
+    assert result.still_playing == []
+
+
 def test_unknown_control_id_is_rejected_with_the_providers_message(provider: SignalWireProvider, call_id: str) -> None:
     for verb in ("pause", "resume", "stop"):
         with pytest.raises(ProviderRejected) as err:
@@ -329,7 +347,8 @@ def test_refused_connection_is_unavailable(emulator: EmulatorServer, call_id: st
         with pytest.raises(ProviderUnavailable) as err:
             p.play(call_id, long_play())
     assert err.value.exit_code == ExitCode.UNAVAILABLE
-    assert err.value.message == f"SignalWire at 127.0.0.1:{port} did not answer: Connection refused"
+    # Nothing was sent, so callplay tried again (callplay/retry.py) before reporting it.
+    assert err.value.message == f"SignalWire at 127.0.0.1:{port} did not answer: Connection refused, after 3 attempts"
 
 
 def test_an_answer_slower_than_the_timeout_is_unavailable(emulator: EmulatorServer, call_id: str) -> None:
@@ -348,10 +367,11 @@ def test_server_errors_and_rate_limits_are_unavailable(
     with pytest.raises(ProviderUnavailable) as err:
         provider.play(call_id, long_play())
     assert "500" in err.value.message
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 7})
+    # A Retry-After beyond what callplay waits for (callplay/retry.py) is reported at once, with when to retry.
+    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 70})
     with pytest.raises(ProviderUnavailable) as err:
         provider.play(call_id, long_play())
-    assert "429" in err.value.message and "7" in (err.value.hint or "")
+    assert "429" in err.value.message and err.value.hint == "retry in 70 s"
 
 
 # ---------------------------------------------------------------------------------------- status, dry-run

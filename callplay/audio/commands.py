@@ -67,6 +67,10 @@ def validate_audio(request: ValidateRequest, *, warn: Callable[[str], None]) -> 
         raise UsageError("nothing to check", "give files, directories, URLs, s3:// objects, or - for a list on stdin")
     if request.fix and request.out is None:
         raise UsageError("--fix needs --out DIR", "e.g. validate-audio prompts/ --fix --out fixed/")
+    if request.report is not None:  # before the work: a directory or a missing folder is known now
+        from callplay.fileio import check_output
+
+        check_output(request.report, option="--report", example="report.xml")
     targets = resolve_targets(request.target, request.profile)
     settings = load_settings(request.ignore)
     sources = collect(request.inputs, request.include, request.exclude)
@@ -94,13 +98,10 @@ def _fix(report: ValidationReport, request: ValidateRequest, settings: AudioSett
 
 
 def write_junit(path: Path, report: ValidationReport) -> None:
-    """--report FILE: the JUnit XML, replaced atomically so CI never reads half a file."""
-    try:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(report.junit(), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write --report {path}: {exc.strerror or exc}", "check the directory") from None
+    """--report FILE: the JUnit XML, whole or not at all (a FIFO or /dev/stdout is written through)."""
+    from callplay.fileio import write_output
+
+    write_output(path, report.junit().encode("utf-8"), option="--report", example="report.xml")
 
 
 def convert(request: ConvertRequest) -> ConvertReport:

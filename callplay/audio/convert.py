@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,7 +72,7 @@ def convert_file(src: str, dest: str, opts: ConvertOptions, display: str | None 
         return FixResult(name, None, opts.target, actions, None, "cannot convert: no audio samples")
     mono = _shape(mono, opts, actions)
     try:
-        write_atomic(dest, mono, opts.rate, ENCODINGS[opts.encoding], src)
+        write_atomic(dest, mono, opts.rate, ENCODINGS[opts.encoding])
     except OSError as exc:
         return FixResult(name, None, opts.target, actions, None, f"cannot write {dest}: {exc.strerror or exc}")
     actions.append(f"-> {ENCODINGS[opts.encoding]} {opts.rate // 1000} kHz mono WAV")
@@ -165,33 +163,16 @@ def _gain(y: Array, opts: ConvertOptions, actions: list[str]) -> Array:
 
 # ------------------------------------------------------------------------------------------------ writing
 
-_UMASK: int | None = None
 
-
-def _file_mode() -> int:
-    """New files get the usual 0666 & ~umask (mkstemp would leave 0600)."""
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-def write_atomic(dest: str, y: Array, rate: int, subtype: str, src: str | None = None) -> None:
+def write_atomic(dest: str, y: Array, rate: int, subtype: str) -> None:
+    """Whole or not at all (callplay.fileio); in place, the file keeps its mode."""
     import soundfile as sf
 
-    directory = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sf.write(f, y, rate, subtype=subtype, format="WAV")
-        same = src is not None and os.path.exists(dest) and os.path.samefile(src, dest)
-        os.chmod(tmp, os.stat(dest).st_mode & 0o7777 if same else _file_mode())  # in place: keep the mode
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from callplay.fileio import open_output
+
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    with open_output(dest) as f:
+        sf.write(f, y, rate, subtype=subtype, format="WAV")
 
 
 # ------------------------------------------------------------------------------------------------- many

@@ -3,9 +3,12 @@
 callplay plays audio on a live Chime call by calling UpdateSipMediaApplicationCall with string arguments
 (the contract is in README.md). Chime hands them to this Lambda as a CALL_UPDATE_REQUESTED event and
 this handler answers with PlayAudio, Speak or Pause actions; `action=stop` answers with a short Pause,
-which replaces (interrupts) the playing action. When callplay's action list ends (ACTION_SUCCESSFUL,
-ACTION_FAILED, INVALID_LAMBDA_RESPONSE, HANGUP), the handler POSTs a small JSON event to the callback URL
-the arguments carried, signed with HMAC-SHA256 when the CALLPLAY_EVENTS_SECRET environment variable is set.
+which replaces the rest of callplay's list. Chime interrupts a running PlayAudio or Pause for it at once, but
+lets a running Speak finish first (INTERRUPTIBLE_ACTIONS): so a stop of a list with a Speak is reported as
+canceled only when the Pause has run, that is when nothing of callplay's plays any more. When callplay's
+action list ends (ACTION_SUCCESSFUL, ACTION_FAILED, INVALID_LAMBDA_RESPONSE, HANGUP), the handler POSTs a
+small JSON event to the callback URL the arguments carried, signed with HMAC-SHA256 when the
+CALLPLAY_EVENTS_SECRET environment variable is set.
 Everything else goes to hooks.user_hook. Standard library only; Python 3.11 or later.
 """
 
@@ -38,8 +41,14 @@ TIMESTAMP_HEADER = "X-Callplay-Timestamp"
 ATTR_CONTROL_ID = "callplay_control_id"  # the callplay action list now running, "" when none
 ATTR_KIND = "callplay_kind"  # play | speak | pause | sequence | stop
 ATTR_CALLBACK = "callplay_callback_url"
-OUR_ATTRS = (ATTR_CONTROL_ID, ATTR_KIND, ATTR_CALLBACK)
+ATTR_ACTIONS = "callplay_actions"  # the Types of callplay's running list, comma-separated: PlayAudio,Speak
+OUR_ATTRS = (ATTR_CONTROL_ID, ATTR_KIND, ATTR_CALLBACK, ATTR_ACTIONS)
 LEGS = ("LEG-A", "LEG-B")
+# What a new action list interrupts; anything else (a Speak) completes first. Amazon Chime SDK Developer Guide,
+# "Updating in-progress calls" (https://docs.aws.amazon.com/chime-sdk/latest/dg/update-sip-call.html): "If
+# Action 2 is not interruptible, it completes before the new Action 1 starts ... Types of interruptible
+# actions: PlayAudio, RecordAudio, Pause".
+INTERRUPTIBLE_ACTIONS = frozenset({"PlayAudio", "RecordAudio", "Pause"})
 MAX_ACTIONS = 10
 MAX_TEXT = 1000
 STOP_PAUSE_MS = "100"  # the replacing action a stop answers with
@@ -111,7 +120,12 @@ def _on_update(event: Mapping[str, Any], args: dict[str, str], env: Mapping[str,
             "canceled",
             reason=f"replaced by {args.get('control_id', 'another update')}",
         )
-    ours = {ATTR_CONTROL_ID: args.get("control_id", ""), ATTR_KIND: action, ATTR_CALLBACK: args.get("callback_url", "")}
+    ours = {
+        ATTR_CONTROL_ID: args.get("control_id", ""),
+        ATTR_KIND: action,
+        ATTR_CALLBACK: args.get("callback_url", ""),
+        ATTR_ACTIONS: ",".join(sorted({str(a["Type"]) for a in actions})),
+    }
     return _response(actions, {**_without_ours(attrs), **{k: v for k, v in ours.items() if v}})
 
 
@@ -122,9 +136,16 @@ def _on_stop(
     wanted = args.get("control_id", "")
     if not current or (wanted and wanted != current):
         return _response([], None)  # nothing of callplay's (or not that playback) is running: keep it all
-    _report(env, post, attrs.get(ATTR_CALLBACK), event, current, "canceled", reason="stopped")
+    # A Pause replaces the rest of callplay's list. (Not an empty list: Chime keeps running actions on a
+    # "NULL action set", and whether [] counts as one is not documented.)
     pause = {"Type": "Pause", "Parameters": {"ParticipantTag": _leg(args), "DurationInMilliseconds": STOP_PAUSE_MS}}
-    return _response([pause], {**_without_ours(attrs), ATTR_KIND: "stop"})
+    running = {t for t in attrs.get(ATTR_ACTIONS, "").split(",") if t}
+    if running and running <= INTERRUPTIBLE_ACTIONS:  # Chime cuts what plays at once: it ends now
+        _report(env, post, attrs.get(ATTR_CALLBACK), event, current, "canceled", reason="stopped")
+        return _response([pause], {**_without_ours(attrs), ATTR_KIND: "stop"})
+    # A Speak may be running (or the list is not known): Chime lets it finish, then runs the Pause. The
+    # playback ends when the Pause's list does: report it then (_pass_through), not now.
+    return _response([pause], {**attrs, ATTR_KIND: "stop"})
 
 
 def build_actions(args: Mapping[str, str], event: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -228,7 +249,10 @@ def _pass_through(event: Mapping[str, Any], env: Mapping[str, str], post: Poster
     current = attrs.get(ATTR_CONTROL_ID, "")
     ours = {k: attrs[k] for k in OUR_ATTRS if k in attrs}
     ended = kind in RESULT_STATES and (current or attrs.get(ATTR_KIND) == "stop")
-    if ended and current:
+    if ended and current and attrs.get(ATTR_KIND) == "stop":  # a stop that waited for a Speak to finish
+        reason = "hangup" if kind == "HANGUP" else "stopped"
+        _report(env, post, attrs.get(ATTR_CALLBACK), event, current, "canceled", reason=reason)
+    elif ended and current:
         data = event.get("ActionData") or {}
         _report(
             env,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -53,11 +53,10 @@ class LambdaPackage:
 
 
 def build(out: Path, hooks_file: Path | None = None) -> LambdaPackage:
-    """Write the zip atomically; `hooks_file` replaces the default hooks.py (your call flow)."""
-    if out.exists() and out.is_dir():
-        raise UsageError(f"{out} is a directory", "give a file name, e.g. --out callplay-chime.zip")
-    if not out.parent.exists():
-        raise UsageError(f"directory {out.parent} does not exist", "create it or choose another --out")
+    """Write the zip whole or not at all (callplay.fileio); `hooks_file` replaces the default hooks.py."""
+    from callplay.fileio import check_output, write_output
+
+    check_output(out, option="--out", example="callplay-chime.zip")
     contents = {name: resources.files("callplay.chime_lambda").joinpath(name).read_bytes() for name in FILES}
     if hooks_file is not None:
         try:
@@ -66,13 +65,18 @@ def build(out: Path, hooks_file: Path | None = None) -> LambdaPackage:
             raise UsageError(f"cannot read {hooks_file}: {exc.strerror}", "give your hooks.py with --hooks") from None
         if b"def user_hook" not in contents["hooks.py"]:
             raise UsageError(f"{hooks_file} defines no user_hook(event)", "start from the default hooks.py")
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    archive = _zip(contents)
+    write_output(out, archive, option="--out", example="callplay-chime.zip")
+    return LambdaPackage(str(out), list(contents), hashlib.sha256(archive).hexdigest())
+
+
+def _zip(contents: dict[str, bytes]) -> bytes:
+    """The zip in memory (a few kB): hashed as written, also when --out is a pipe that cannot be read back."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in contents.items():
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    os.replace(tmp, out)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return LambdaPackage(str(out), list(contents), digest)
+    return buffer.getvalue()

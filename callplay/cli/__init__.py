@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 
-from callplay import __version__
+from callplay import __version__, interrupts
+from callplay.errors import ExitCode
 
 app = typer.Typer(
     name="callplay",
@@ -95,23 +97,29 @@ def _register_module(name: str) -> None:
     app.registered_groups.sort(key=lambda info: _owner_rank.get(id(info), -1))
 
 
-def _sigterm(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     # SIGTERM is handled like Ctrl-C so a looping playback is stopped on the call before we exit 130.
+    interrupts.note()  # in case Python drops the exception below (it does inside some callbacks)
     raise KeyboardInterrupt
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """The SIGTERM handler for the length of one main() call; the previous one is back afterwards."""
-    try:
-        previous: Any = signal.signal(signal.SIGTERM, _sigterm)
-    except ValueError:  # main() called off the main thread: signals are not ours to take there
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt for the length of one main() call (the core stops what it
+    started on one); the previous handlers are back afterwards (callplay._entry's, or a test runner's)."""
+    if threading.current_thread() is not threading.main_thread():  # signals are not ours to take there
         yield
         return
+    # A signal ignored by whoever started us (a background job in a script, nohup) stays ignored.
+    taken = [signum for signum in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(signum) is not signal.SIG_IGN]
+    previous: list[Any] = []
     try:
+        for signum in taken:
+            previous.append(signal.signal(signum, _interrupt))
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for signum, handler in zip(taken, previous, strict=False):
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _exit_code(code: object) -> int:
@@ -127,37 +135,80 @@ def _exit_code(code: object) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run callplay with `argv` (default: this process's arguments) and return the exit code.
 
-    With argv=None main() is the process's entry point (the console script, `python -m callplay`): a command
-    that asked for it (validate-audio, convert) then ends the process with os._exit, skipping interpreter
-    teardown. Called with a list, main() leaves the process as it was: no exit, no signal handler, no hook.
+    With argv=None main() is the process's entry point (callplay._entry, for the console script and
+    `python -m callplay`): a command that asked for it (validate-audio, convert) then ends the process with
+    os._exit, skipping interpreter teardown. Called with a list, main() leaves the process as it was: no exit,
+    no signal handler, no hook.
     """
     from callplay.cli import options
 
     entry = argv is None
     args = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     options.reset_teardown()
-    register_for(args)
+    interrupts.clear()
+    _forget_reported()
     excepthook = sys.excepthook  # Typer installs its own on every call
     try:
-        with _sigterm_as_interrupt():
-            # standalone_mode: click prints usage errors (exit 2) and "Aborted!" itself, as for a console
-            # script; every ending then arrives here as SystemExit. For the real process Typer reads sys.argv
-            # and detects the program name itself (and expands wildcards on Windows, as cmd.exe does not);
-            # an in-process call is "callplay" in usage lines.
-            if entry:
-                app(standalone_mode=True)
-            else:
-                app(args=args, prog_name="callplay", standalone_mode=True)
-        code = 0
-    except SystemExit as done:
-        code = _exit_code(done.code)
-    except typer.Exit as done:
-        code = done.exit_code
-    except KeyboardInterrupt:  # one that got past the command and Typer (they turn theirs into exit 130)
-        print("interrupted", file=sys.stderr)
-        return 130
+        with _signals_as_interrupt():
+            register_for(args)
+            code = _invoke(args, entry)
+    except KeyboardInterrupt:  # one that got past the command and Typer
+        code = int(ExitCode.INTERRUPTED)
     finally:
         sys.excepthook = excepthook
+    if code == ExitCode.INTERRUPTED and not _interrupt_reported():
+        print("error: interrupted", file=sys.stderr)  # Typer ends an interrupt outside a command silently
     if entry:
         options.end_now_if_asked(code)
     return code
+
+
+def _invoke(args: list[str], entry: bool) -> int:
+    """The app, not in click's standalone mode: a usage error comes here, to be told in the output format."""
+    try:
+        # For the real process Typer reads sys.argv and detects the program name itself (and expands wildcards
+        # on Windows, as cmd.exe does not); an in-process call is "callplay" in usage lines.
+        named: dict[str, Any] = {} if entry else {"args": args, "prog_name": "callplay"}
+        result = _command().main(standalone_mode=False, **named)
+    except SystemExit as done:
+        return _exit_code(done.code)
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:  # Typer's answer to an EOFError outside a command's run(): callplay never prompts
+        print("error: unexpected end of input\nhint: callplay never prompts: this is a bug, report it", file=sys.stderr)
+        return int(ExitCode.ERROR)
+    except Exception as err:
+        # click's own: usage errors (missing argument, bad value, ...). By shape, not class: typer 0.28 raises
+        # its vendored click's, earlier versions click's.
+        if getattr(err, "exit_code", None) is None or not callable(getattr(err, "format_message", None)):
+            raise
+        from callplay.cli.usage import report_usage_error
+
+        return report_usage_error(err, args)
+    # Not standalone, Typer returns the exit code a command raised with typer.Exit, or what it returned (None).
+    return result if isinstance(result, int) else 0
+
+
+_built: dict[tuple[str, ...], Any] = {}
+
+
+def _command() -> Any:
+    """The click command Typer builds from the app, built once per set of registered modules: building it
+    evaluates every parameter of every registered command (about 20 ms with all of them), and an in-process
+    caller (tests, a runbook runner) calls main() many times. Typer's own app() would rebuild it every call."""
+    key = tuple(sorted(_registered))
+    command = _built.get(key)
+    if command is None:
+        command = _built[key] = typer.main.get_command(app)
+    return command
+
+
+def _forget_reported() -> None:
+    output = sys.modules.get("callplay.output")
+    if output is not None:
+        output.forget_reported()
+
+
+def _interrupt_reported() -> bool:
+    output = sys.modules.get("callplay.output")
+    return output is not None and bool(output.was_reported("interrupted"))

@@ -4,7 +4,7 @@ Import cost: only typer and callplay's light modules here. numpy/soundfile load 
 for `validate-audio --quick`); httpx and boto3 only when a URL or s3:// input is given.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -48,6 +48,28 @@ NormalizeOpt = Annotated[
 ]
 PeakOpt = Annotated[float | None, typer.Option("--peak-dbfs", help="Peak for --normalize and the headroom ceiling.")]
 TrimOpt = Annotated[bool, typer.Option("--trim", help="Trim leading/trailing silence (relative to the file's level).")]
+
+MAX_JOBS = 1024  # more worker processes than any machine has cores: a typo, and a pool that large fails to start
+# --peak-dbfs: 0 dBFS is full scale; below the `silent` rule's default floor (-60) the copy would fail as silent.
+PEAK_DBFS_RANGE = (-60.0, 0.0)
+
+
+def _expanded(path: Path | None, option: str) -> Path | None:
+    """`--out=~/fixed` reaches us unexpanded (a shell expands ~ only at the start of a word)."""
+    from callplay.values import expand_path
+
+    return None if path is None else expand_path(str(path), option)
+
+
+def _check_numbers(jobs: int, peak_dbfs: float | None = None, target: str | None = None) -> None:
+    """Numbers in range before any file is read: a nan or -inf peak would write a silent or garbage copy."""
+    from callplay.values import check_count, check_number
+
+    if target is not None and not target.strip(",").strip():  # "" would quietly mean "the profile's provider"
+        raise UsageError("--target is empty", f"pass --target {names_text(('all',), '|')}")
+    check_count(jobs, "--jobs", maximum=MAX_JOBS, hint=f"give 0 (all cores) up to {MAX_JOBS} worker processes")
+    if peak_dbfs is not None:
+        check_number(peak_dbfs, "--peak-dbfs", *PEAK_DBFS_RANGE, unit=" dBFS")
 
 
 def validate_audio(
@@ -93,7 +115,9 @@ def validate_audio(
         report=report,
     )
 
-    def work() -> ValidationReport:
+    def work() -> "ValidationReport":
+        _check_numbers(jobs, target=target)
+        request.out, request.report = _expanded(out, "--out"), _expanded(report, "--report")
         return commands.validate_audio(request, warn=rendering.warn)
 
     try:
@@ -138,7 +162,9 @@ def convert(
         jobs=jobs,
     )
 
-    def work() -> ConvertReport:
+    def work() -> "ConvertReport":
+        _check_numbers(jobs, peak_dbfs, target)
+        request.out = _expanded(out, "--out")
         return commands.convert(request)
 
     run("convert", output, work)

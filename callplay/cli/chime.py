@@ -1,13 +1,29 @@
 """`callplay chime ...`: helpers for the Amazon Chime SDK provider (the reference Lambda's deployment zip)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from callplay.cli.options import OutputOpt, run
+
+if TYPE_CHECKING:
+    from callplay.chime_lambda.package import LambdaPackage
+
+
+def _hooks_file(hooks: Path) -> Path:
+    """--hooks, expanded and checked to be a regular file: reading a FIFO would block, a directory fails late."""
+    from callplay.errors import UsageError
+    from callplay.values import expand_path
+
+    path = expand_path(str(hooks), "--hooks")
+    if not path.exists():
+        raise UsageError(f"--hooks {hooks}: no such file", "give your hooks.py (start from the default one)")
+    if not path.is_file():
+        raise UsageError(f"--hooks {hooks} is not a regular file", "give your hooks.py (start from the default one)")
+    return path
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +48,12 @@ def register(app: typer.Typer) -> None:
         """
         from callplay.chime_lambda.package import build
 
-        run("chime lambda-package", output, lambda: build(out, hooks))
+        def work() -> "LambdaPackage":
+            from callplay.values import expand_path
+
+            # `--out=~/x.zip` reaches us unexpanded (a shell expands ~ only at the start of a word).
+            return build(expand_path(str(out), "--out"), None if hooks is None else _hooks_file(hooks))
+
+        run("chime lambda-package", output, work)
 
     app.add_typer(group, name="chime")

@@ -1,13 +1,16 @@
 """stop, pause, resume, volume: one playback by control ID, or the last one callplay started on the call."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from callplay.cli.options import OutputOpt, ProfileOpt, run
 from callplay.providers.facts import VOLUME_RANGE_TEXT
+
+if TYPE_CHECKING:
+    from callplay.model import ControlResult
 
 CallArg = Annotated[str, typer.Argument(help="The call the playback is on.", metavar="CALL")]
 ControlIdOpt = Annotated[
@@ -16,13 +19,26 @@ ControlIdOpt = Annotated[
 ]
 
 
+def _check(call: str, control_id: str | None) -> None:
+    """The call ID and control ID, checked before a profile is read or anything is sent."""
+    from callplay.values import check_call_id, check_word
+
+    check_call_id(call)
+    if control_id is not None:
+        check_word(control_id, "--control-id")
+
+
 def stop(
     call: CallArg, control_id: ControlIdOpt = None, profile: ProfileOpt = None, output: OutputOpt = "table"
 ) -> None:
     """Stop a playback (on ACS: every media operation on the call)."""
     from callplay.core.control import stop as stop_playback
 
-    run("stop", output, lambda: stop_playback(call, control_id=control_id, profile=profile))
+    def work() -> "ControlResult":
+        _check(call, control_id)
+        return stop_playback(call, control_id=control_id, profile=profile)
+
+    run("stop", output, work)
 
 
 def pause(
@@ -31,7 +47,11 @@ def pause(
     """Pause a playback, keeping its position (SignalWire)."""
     from callplay.core.control import pause as pause_playback
 
-    run("pause", output, lambda: pause_playback(call, control_id=control_id, profile=profile))
+    def work() -> "ControlResult":
+        _check(call, control_id)
+        return pause_playback(call, control_id=control_id, profile=profile)
+
+    run("pause", output, work)
 
 
 def resume(
@@ -40,7 +60,11 @@ def resume(
     """Resume a paused playback from where it stopped (SignalWire)."""
     from callplay.core.control import resume as resume_playback
 
-    run("resume", output, lambda: resume_playback(call, control_id=control_id, profile=profile))
+    def work() -> "ControlResult":
+        _check(call, control_id)
+        return resume_playback(call, control_id=control_id, profile=profile)
+
+    run("resume", output, work)
 
 
 def volume(
@@ -56,11 +80,11 @@ def volume(
     """Change a running playback's volume (SignalWire)."""
     from callplay.core.control import volume as set_volume
 
-    run(
-        "volume",
-        output,
-        lambda: set_volume(call, level, relative=relative, control_id=control_id, profile=profile),
-    )
+    def work() -> "ControlResult":
+        _check(call, control_id)
+        return set_volume(call, level, relative=relative, control_id=control_id, profile=profile)
+
+    run("volume", output, work)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
 """emulator serve: every provider face on one local server, for demos, runbook tests and CI."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +29,11 @@ def serve(
         Path | None, typer.Option("--write-config", help="Write a callplay config (0600) with one profile per face.")
     ] = None,
     state_dir: Annotated[
-        Path | None, typer.Option("--state-dir", help="Where to keep the TLS CA and keys (default: a temp dir).")
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Keep the TLS CA and keys here (default: a folder under callplay's state dir, removed on exit).",
+        ),
     ] = None,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C or SIGTERM."""

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from callplay.cli.options import OutputOpt, ProfileOpt, run
+from callplay.cli.options import OutputOpt, run
 
 if TYPE_CHECKING:
+    from callplay.events.listen import ListenResult
+    from callplay.model import EventList
     from callplay.output import OutputMode
 
 events_app = typer.Typer(
@@ -29,11 +31,17 @@ def list_events(
     """List recorded events, oldest first."""
     from callplay.core.status import events_list
 
-    run(
-        "events list",
-        output,
-        lambda: events_list(control_id=control_id, call_id=call, profile=profile, limit=limit),
-    )
+    def work() -> EventList:
+        # Input checks (issue 11, bad input): the ledger's SQLite integers are 64-bit and its text UTF-8.
+        from callplay.values import MAX_COUNT, check_count, check_word
+
+        check_count(limit, "--limit", minimum=1, maximum=MAX_COUNT)
+        for what, word in (("--control-id", control_id), ("--call", call), ("--profile", profile)):
+            if word is not None:
+                check_word(word, what)
+        return events_list(control_id=control_id, call_id=call, profile=profile, limit=limit)
+
+    run("events list", output, work)
 
 
 @events_app.command("listen")
@@ -42,27 +50,65 @@ def listen(
     host: Annotated[str, typer.Option("--host", help="Address to bind (0.0.0.0 behind a tunnel).")] = "127.0.0.1",
     count: Annotated[int | None, typer.Option("--count", help="Exit 0 after this many events.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Exit 0 after this many seconds.")] = None,
-    profile: ProfileOpt = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            envvar="CALLPLAY_PROFILE",
+            help="Check callbacks with this profile's secret only (default: every profile's, per provider).",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unsigned",
+            metavar="PROVIDER",
+            help="Take this provider's callbacks unchecked when no profile has its secret (repeatable).",
+        ),
+    ] = None,
     output: OutputOpt = "table",
 ) -> None:
-    """Receive provider callbacks at http://HOST:PORT/events/<provider>, record them, print a row for each."""
+    """Receive provider callbacks at http://HOST:PORT/events/<provider>, record them, print a row for each.
+
+    Each path is checked with its provider's token or signing secret; a path with none refuses every post
+    (401) unless --allow-unsigned names its provider. Replays, bodies over 1 MiB and malformed bodies are
+    refused too.
+    """
     from callplay import output as out
+    from callplay.events.listen import ListenReady
     from callplay.events.listen import listen as listen_for_events
 
     mode: OutputMode = "json" if output == "json" else "table"
-    run(
-        "events listen",
-        output,
-        lambda: listen_for_events(
+
+    def ready(info: ListenReady) -> None:
+        # Which paths are open, verified or refused: on stderr, and first on stdout for scripts (-o json).
+        out.listening_banner(info.banner())
+        if mode == "json":
+            out.json_line(out.envelope("events listen", True, {"ready": info.to_dict()}))
+
+    def work() -> ListenResult:
+        # Input checks (issue 11, bad input): before anything binds or the profile is read.
+        from callplay.values import check_count, check_port, check_seconds, check_word
+
+        check_port(port, "--port")
+        check_word(host, "--host")
+        if count is not None:
+            check_count(count, "--count", minimum=1)
+        if timeout is not None:
+            check_seconds(timeout, "--timeout")
+        return listen_for_events(
             host=host,
             port=port,
             count=count,
             timeout=timeout,
             profile=profile,
-            on_ready=out.listening_banner,
+            allow_unsigned=allow_unsigned or [],
+            on_ready=ready,
             on_event=out.live_event_printer(mode),
-        ),
-    )
+        )
+
+    run("events listen", output, work)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,8 @@
-"""play and loop: their options, parsed into one PlayOptions that callplay.play_items turns into a PlayRequest."""
+"""play and loop: their options, parsed into one PlayOptions that callplay.play_items turns into a PlayRequest.
 
-from __future__ import annotations
+No `from __future__ import annotations` in the command modules: Typer reads each command's annotations every
+time it builds the command (each in-process `main()` call), and string annotations cost a compile() apiece.
+"""
 
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -83,7 +85,7 @@ def _play(command: str, params: dict[str, Any], *, loop: int) -> None:
     params.pop("times", None)  # loop's --times arrives as `loop`
     options = PlayOptions(loop=loop, **params)
 
-    def work() -> Playback:
+    def work() -> "Playback":
         from callplay.core.play import play as play_request
         from callplay.play_items import build_request
 

@@ -1,6 +1,6 @@
 """profiles list / show: where each setting comes from, secrets masked."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
 from typing import Annotated
 

@@ -1,6 +1,6 @@
 """stream-status: the call's state and participants from the provider, and callplay's playbacks on it."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: see callplay/cli/play.py.
 
 from typing import Annotated
 
@@ -16,8 +16,9 @@ def stream_status(
 ) -> None:
     """Show the call's state, media streaming state, participants and callplay's playbacks on it."""
     from callplay.core.status import stream_status as call_status
+    from callplay.values import check_call_id
 
-    run("stream-status", output, lambda: call_status(call, profile=profile))
+    run("stream-status", output, lambda: call_status(check_call_id(call), profile=profile))
 
 
 def register(app: typer.Typer) -> None:

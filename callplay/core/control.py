@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from callplay.core.checks import check_verb, check_volume, pause_control, volume_control
 from callplay.core.session import Session, session
-from callplay.errors import UsageError
+from callplay.errors import UnsupportedError, UsageError
 from callplay.model import TERMINAL_STATES, ControlResult, PlaybackRecord
 
 
@@ -13,12 +15,30 @@ def stop(call_id: str, *, control_id: str | None, profile: str | None) -> Contro
         check_verb(s.provider, "stop")
         cid, record = _target(s, call_id, control_id)
         result = s.provider.stop(call_id, control_id=cid, record=record)
+        if result.still_playing:
+            # The provider could not end all of it: saying "stopped" would be false, so the run fails (exit 4)
+            # with what keeps playing; the ledger keeps the playback active until its end event, if any.
+            result.state = "stopping"
+            result.failure = still_playing_error(result)
+            result.exit_code = int(result.failure.exit_code)
         if result.control_id:
             s.ledger.update_playback(result.control_id, state=result.state)
         if s.caps.stop_scope == "call":
             _mark_call_stopped(s, call_id, result.state)
         result.warnings = [*s.warnings, *result.warnings]
         return result
+
+
+def still_playing_error(result: ControlResult) -> UnsupportedError:
+    """What a stop could not end, as the error a user sees: what keeps playing, for how long, and why."""
+    first = result.still_playing[0]
+    what = "; ".join(item.describe() for item in result.still_playing)
+    return UnsupportedError(
+        f"{what}: {first.reason}",
+        first.hint,
+        code="still_playing",
+        detail={"still_playing": [asdict(item) for item in result.still_playing]},
+    )
 
 
 def _mark_call_stopped(s: Session, call_id: str, state: str) -> None:

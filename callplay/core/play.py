@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callplay.core.callbacks import profile_callback_url, start_receiver
+from callplay import interrupts
+from callplay.core.callbacks import callback_url_for, known_secrets, start_receiver
 from callplay.core.checks import check_request
+from callplay.core.control import still_playing_error
 from callplay.core.session import Session, session
 from callplay.errors import CallplayError, Interrupted, ProviderRejected, ProviderUnavailable
-from callplay.model import Playback, PlayRequest
+from callplay.model import Playback, PlaybackRecord, PlayRequest, now_iso
+from callplay.retry import MAY_HAVE_STARTED
 
 if TYPE_CHECKING:
     from callplay.events.receiver import EventReceiver
@@ -28,8 +31,8 @@ def play(call_id: str, request: PlayRequest, *, profile: str | None, dry_run: bo
         if dry_run:
             return _dry_run(s, call_id, request)
         receiver = start_receiver(s, request, wait.listen) if wait.wait else None
-        if request.callback_url is None:
-            request.callback_url = profile_callback_url(s)
+        if receiver is None:  # --wait has pointed the callbacks at its own receiver, with its own token
+            request.callback_url = callback_url_for(s, request.callback_url)
         try:
             return _play(s, call_id, request, receiver, wait.timeout)
         finally:
@@ -45,17 +48,40 @@ def _play(
         started = s.provider.play(call_id, request)
         started.warnings = [*s.warnings, *started.warnings]
         s.ledger.record_playback(started)
+        interrupts.raise_if_pending()  # a signal during the request whose KeyboardInterrupt was lost
         if receiver is not None:
             _wait(s, started, receiver, timeout)
         return started
+    except ProviderUnavailable as err:
+        if started is None and (err.hint or "").startswith(MAY_HAVE_STARTED):
+            # The answer was lost after the play was sent: keep a record, so `callplay stop CALL` finds it.
+            s.ledger.record_playback(_unknown(s, call_id, request))
+        raise
     except KeyboardInterrupt:
         # Anywhere from the request in flight to the wait: a --wait run must not leave audio playing.
-        _interrupted(s, call_id, request.control_id, stop=receiver is not None, sent=started is not None)
+        _interrupted(s, call_id, request, stop=receiver is not None, started=started)
         raise  # not reached: _interrupted raises Interrupted
 
 
+def _unknown(s: Session, call_id: str, request: PlayRequest) -> Playback:
+    return Playback(
+        control_id=request.control_id,
+        call_id=call_id,
+        profile=s.profile.name,
+        provider=s.profile.provider,
+        state="unknown",
+        sources=request.sources(),
+        loop=request.loop,
+        targets=request.targets,
+        volume_db=request.volume_db,
+    )
+
+
 def _dry_run(s: Session, call_id: str, request: PlayRequest) -> Playback:
-    request.callback_url = request.callback_url or profile_callback_url(s)
+    from callplay.redact import redact
+
+    # The URL play would send, without minting a token for it; the token (and any other secret) is masked.
+    request.callback_url = callback_url_for(s, request.callback_url, mint=False)
     return Playback(
         control_id=request.control_id,
         call_id=call_id,
@@ -66,13 +92,13 @@ def _dry_run(s: Session, call_id: str, request: PlayRequest) -> Playback:
         loop=request.loop,
         targets=request.targets,
         volume_db=request.volume_db,
-        request=s.provider.describe_play(call_id, request),
+        request=redact(s.provider.describe_play(call_id, request), known_secrets(s.profile)),
         warnings=s.warnings,
     )
 
 
 def _wait(s: Session, pb: Playback, receiver: EventReceiver, timeout: float | None) -> None:
-    events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id)
+    events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id, provider=s.provider.name)
     pb.events = events
     if events:
         pb.state = next((e.state for e in reversed(events) if e.state), pb.state)
@@ -102,17 +128,29 @@ def _wait(s: Session, pb: Playback, receiver: EventReceiver, timeout: float | No
         )
 
 
-def _interrupted(s: Session, call_id: str, control_id: str, *, stop: bool, sent: bool) -> None:
+def _interrupted(s: Session, call_id: str, request: PlayRequest, *, stop: bool, started: Playback | None) -> None:
     """Ctrl-C or SIGTERM during play: with --wait, stop the playback on the call so no hold music is
-    orphaned (also when the request was still in flight: it may have arrived); then exit 130."""
+    orphaned (also when the request was still in flight: it may have arrived); then exit 130, saying what
+    keeps playing when the provider could not stop all of it (a Chime Speak)."""
+    control_id = request.control_id
     if not stop:
         raise Interrupted(
             f"interrupted while starting playback {control_id}",
             f"it may have started: callplay stop {call_id} --control-id {control_id}",
         )
+    sent = started is not None
     record = s.ledger.get(control_id)
+    if record is None and started is not None:
+        # Interrupted between the provider's answer and the ledger: the stop needs what play learnt (Chime's
+        # leg and the playback's items), and the ledger must show how it ended.
+        s.ledger.record_playback(started)
+        record = s.ledger.get(control_id)
+    elif record is None:
+        # Still in flight: the provider may have started it. What was asked stands in for the record (not kept
+        # in the ledger: callplay does not know it started), so the provider can tell what may keep playing.
+        record = _requested(s, call_id, request)
     try:
-        s.provider.stop(call_id, control_id=control_id, record=record)
+        result = s.provider.stop(call_id, control_id=control_id, record=record)
     except CallplayError as err:
         if sent:
             s.ledger.update_playback(control_id, last_event="stop failed after interrupt")
@@ -120,7 +158,41 @@ def _interrupted(s: Session, call_id: str, control_id: str, *, stop: bool, sent:
                 f"interrupted, and stopping playback {control_id} failed: {err.message}",
                 f"stop it by hand: callplay stop {call_id} --control-id {control_id}",
             ) from None
-        # The play request never completed: there was likely nothing to stop.
+        # The play request was in flight: whether it started is not known, so neither is "nothing plays".
+        raise Interrupted(
+            f"interrupted while starting playback {control_id}, and stopping it failed: {err.message}",
+            f"it may have started: callplay stop {call_id} --control-id {control_id}",
+        ) from None
+    if result.still_playing:
+        if sent:
+            s.ledger.update_playback(control_id, state="stopping")
+        else:
+            for item in result.still_playing:
+                item.likely = False  # the play itself may never have arrived
+        unstopped = still_playing_error(result)
+        raise Interrupted(
+            f"interrupted: stopped what could be stopped of playback {control_id} on call {call_id}, but "
+            f"{unstopped.message}",
+            unstopped.hint,
+            detail=unstopped.detail,
+        )
     if sent:
-        s.ledger.update_playback(control_id, state="stopped")
+        s.ledger.update_playback(control_id, state=result.state)
     raise Interrupted(f"interrupted: stopped playback {control_id} on call {call_id}", "nothing is left playing")
+
+
+def _requested(s: Session, call_id: str, request: PlayRequest) -> PlaybackRecord:
+    now = now_iso()
+    return PlaybackRecord(
+        control_id=request.control_id,
+        call_id=call_id,
+        profile=s.profile.name,
+        provider=s.profile.provider,
+        state="requested",
+        sources=request.sources(),
+        loop=request.loop,
+        volume_db=request.volume_db,
+        created_at=now,
+        updated_at=now,
+        last_event=None,
+    )

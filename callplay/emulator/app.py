@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callplay.emulator.state import World
 
@@ -212,32 +212,70 @@ class EmulatorApp:
             return
         for face, asgi in self._face_apps:
             if face.owns(scope):
-                if await self._inject_fault(face, scope, receive, send):
+                if await self._inject_fault(face, asgi, scope, receive, send):
                     return
                 await asgi(scope, receive, send)
                 return
         await JSONResponse({"error": "Not Found", "path": scope["path"]}, status_code=404)(scope, receive, send)
 
-    async def _inject_fault(self, face: Face, scope: Scope, receive: Receive, send: Send) -> bool:
+    async def _inject_fault(self, face: Face, asgi: ASGIApp, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer with the fault due, if any (True), or leave the request to the face (False).
+
+        Faults that turn a request away (drop, rate_limit, error_rate) come first and leave the face untouched;
+        after_effect lets the face carry the request out and then fails the answer."""
         f = self.world.faults
         if f.latency_ms:
             await asyncio.sleep(f.latency_ms / 1000)
         if f.drop > 0:
             f.drop -= 1
-            # Promise a body and close after a few bytes: the client sees the connection drop mid-response.
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
-            await send({"type": "http.response.body", "body": b"{", "more_body": False})
+            f.count("drop")
+            await _drop_connection(scope, send)
             return True
         if f.rate_limit > 0:
             f.rate_limit -= 1
+            f.count("rate_limit")
             resp = face.error(429, "Too Many Requests")
             resp.headers["Retry-After"] = str(f.retry_after)
             await resp(scope, receive, send)
             return True
-        if f.error_rate and random.random() < f.error_rate:
+        if f.errors > 0 or (f.error_rate and random.random() < f.error_rate):
+            f.errors = max(0, f.errors - 1)
+            f.count("error")
             await face.error(f.error_status, "Injected failure")(scope, receive, send)
             return True
+        if f.after_effect > 0 or (f.after_effect_rate and random.random() < f.after_effect_rate):
+            f.after_effect = max(0, f.after_effect - 1)
+            f.count("after_effect")
+
+            async def discard(message: Message) -> None:
+                return None  # the face's own answer never reaches the client
+
+            await asgi(scope, receive, discard)
+            if f.after_effect_status:
+                await face.error(f.after_effect_status, "Injected failure after the request was carried out")(
+                    scope, receive, send
+                )
+            else:
+                await _drop_connection(scope, send)
+            return True
         return False
+
+
+async def _drop_connection(scope: Scope, send: Send) -> None:
+    """Close the client's connection without an answer, as a crashed server or a cut network would.
+
+    uvicorn's `send` is a method of the request's cycle, which holds the connection's transport; marking the
+    cycle disconnected stops uvicorn from answering 500 for us. Under another server, the fallback promises a
+    body and closes after one byte (a client that does not check Content-Length may not notice that one).
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if cycle is not None and isinstance(transport, asyncio.BaseTransport):
+        cycle.disconnected = True
+        transport.close()
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+    await send({"type": "http.response.body", "body": b"{", "more_body": True})
 
 
 # ------------------------------------------------------------------------------------------------ serving
@@ -304,7 +342,11 @@ class EmulatorServer:
         self.host = host
         self.port = port
         self.tls_port = tls_port
+        # Where the TLS CA and generated keys go, and stay. None: a folder of this server's own under callplay's
+        # state dir, made on first use and removed when it stops (two emulators never share, or overwrite,
+        # each other's keys; a stopped one's are no use to anybody).
         self.state_dir = state_dir
+        self._temp_dir: Path | None = None
         self.tls: Any = None
         if with_builtin_media:
             self.world.media.update(builtin_media())
@@ -346,6 +388,7 @@ class EmulatorServer:
             with suppress(RuntimeError):  # the loop has just ended by itself
                 asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
         thread.join(timeout)
+        self.remove_temporary_keys()  # also when the thread is still winding down: uvicorn has read them
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -354,7 +397,10 @@ class EmulatorServer:
         self.stop()
 
     def serve_forever(self, on_ready: Callable[[EmulatorServer], None] | None = None) -> None:
-        asyncio.run(self._serve(on_ready))
+        try:
+            asyncio.run(self._serve(on_ready))
+        finally:  # however serving ended (Ctrl-C, SIGTERM, a port in use)
+            self.remove_temporary_keys()
 
     def config_dict(self) -> dict[str, Any]:
         """A callplay config with one `emulator-<face>` profile per face served."""
@@ -366,18 +412,36 @@ class EmulatorServer:
         return out
 
     def write_config(self, path: Path) -> None:
-        import os
-
+        """The config, mode 0600 (it holds every face's credentials), whole or not at all; OSError on failure."""
         import tomli_w
 
-        data = tomli_w.dumps(self.config_dict()).encode()
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"# Written by `callplay emulator serve`; valid while that emulator runs.\n")
-            fh.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        from callplay.fileio import write_bytes
+
+        header = b"# Written by `callplay emulator serve`; valid while that emulator runs.\n"
+        write_bytes(path, header + tomli_w.dumps(self.config_dict()).encode(), secret=True)
+
+    def key_dir(self) -> Path:
+        """The folder for the TLS files and generated keys (see state_dir), made 0700 on first use."""
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            return self.state_dir
+        if self._temp_dir is None:
+            import tempfile
+
+            from callplay.config import state_dir
+
+            base = state_dir() / "emulator"
+            base.mkdir(parents=True, exist_ok=True)
+            self._temp_dir = Path(tempfile.mkdtemp(prefix="keys-", dir=base))  # 0700
+        return self._temp_dir
+
+    def remove_temporary_keys(self) -> None:
+        """Remove the folder key_dir() made (nothing when state_dir was given). Idempotent."""
+        import shutil
+
+        temp, self._temp_dir = self._temp_dir, None
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
 
     # -- internals ---------------------------------------------------------------------------------------
 
@@ -387,6 +451,8 @@ class EmulatorServer:
         except BaseException as exc:  # surfaced to start()
             self._error = exc
             self._ready.set()
+        finally:
+            self.remove_temporary_keys()
 
     async def _serve(self, on_ready: Callable[[EmulatorServer], None] | None) -> None:
         import uvicorn
@@ -453,9 +519,6 @@ class EmulatorServer:
         return [t for t in (getattr(conn, "transport", None) for conn in protocols) if t is not None]
 
     def _make_tls(self) -> Any:
-        import tempfile
-
         from callplay.emulator.tls import make_tls
 
-        base = self.state_dir or Path(tempfile.mkdtemp(prefix="callplay-emulator-"))
-        return make_tls(base / "tls")
+        return make_tls(self.key_dir() / "tls")

@@ -7,9 +7,11 @@ worker thread, with its environment and its HTTP poster injected), with a CALL_U
 and carries out the actions it returns on the simulated call: PlayAudio reads the object from the
 face's S3 (missing, not audio/wav or not PCM WAV: ACTION_FAILED InvalidAudioSource), lasts the WAV's
 length times Repeat; Speak lasts about 15 characters a second; Pause its duration. A new action list
-replaces the running one (PlayAudio and Pause are interrupted: ACTION_INTERRUPTED). When a list ends the
-Lambda gets ACTION_SUCCESSFUL or ACTION_FAILED, which is how callplay's events are sent. Every invocation
-and action is recorded in the call's `log` (GET /_emulator/calls/{id}).
+replaces the running one as the Developer Guide says (INTERRUPTIBLE): what follows the running action is
+dropped, a running PlayAudio or Pause is interrupted (ACTION_INTERRUPTED, whose answer is ignored), and a
+running Speak plays to its end before the new list starts. When a list ends the Lambda gets
+ACTION_SUCCESSFUL or ACTION_FAILED, which is how callplay's events are sent. Every invocation and action is
+recorded in the call's `log` (GET /_emulator/calls/{id}).
 
 S3 (callplay/emulator/s3.py) is served by this face too: requests signed for service `s3` are routed
 here by their credential scope, whatever their path.
@@ -49,7 +51,11 @@ MAX_INVOCATIONS = 1000  # Chime invokes the Lambda at most 1,000 times per call
 MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTES_BYTES = 20 * 1024
 MAX_WAV_BYTES = 50_000_000
-SPEAK_CHARS_PER_S = 15.0
+SPEAK_CHARS_PER_S = 15.0  # Polly's speaking rate, roughly: 150 words a minute
+# What a new action list interrupts. Amazon Chime SDK Developer Guide, "Updating in-progress calls"
+# (https://docs.aws.amazon.com/chime-sdk/latest/dg/update-sip-call.html): "If Action 2 is interruptible, we
+# stop it and execute new Action 1 instead. If Action 2 is not interruptible, it completes before the new
+# Action 1 starts ... Types of interruptible actions: PlayAudio, RecordAudio, Pause". So not Speak.
 INTERRUPTIBLE = frozenset({"PlayAudio", "RecordAudio", "Pause"})
 SIMULATED = frozenset({"PlayAudio", "Speak", "Pause", "Hangup"})
 KNOWN_ACTIONS = SIMULATED | {

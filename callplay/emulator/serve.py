@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from callplay.config import DEMO_ACCESS_KEY
 from callplay.emulator.app import FACE_NAMES, EmulatorServer, default_faces
 from callplay.emulator.state import World
 from callplay.errors import UsageError
+from callplay.fileio import check_output, output_error
+from callplay.values import check_count, check_port, check_word, expand_path
 
 if TYPE_CHECKING:
     from callplay.config import Profile
@@ -26,6 +29,9 @@ class EmulatorSummary:
 
     def to_tables(self) -> list[Any]:
         return []
+
+
+CONFIG_OPTION = {"option": "--write-config", "example": "emulator.toml"}
 
 
 def start_embedded(profile: Profile) -> EmulatorServer:
@@ -50,11 +56,12 @@ def serve_emulator(
     on_ready: Callable[[dict[str, Any]], None],
 ) -> EmulatorSummary:
     """Serve in the foreground until Ctrl-C or SIGTERM; `on_ready` gets the URLs, calls and profiles."""
-    unknown = sorted(set(faces or []) - set(FACE_NAMES))
-    if unknown:
-        raise UsageError(f"unknown face(s): {', '.join(unknown)}", f"faces: {', '.join(FACE_NAMES)}")
-    if speed <= 0:
-        raise UsageError("--speed must be positive", "1 is real time; 10 runs ten times faster")
+    _check_arguments(host, port, tls_port, faces, calls, n_calls, speed)
+    # `--write-config=~/emu.toml` reaches us unexpanded (a shell expands ~ only at the start of a word).
+    write_config = expand_path(str(write_config), "--write-config") if write_config is not None else None
+    state_dir = expand_path(str(state_dir), "--state-dir") if state_dir is not None else None
+    if write_config is not None:  # a directory or a missing folder: exit 2 now, before anything binds
+        check_output(write_config, **CONFIG_OPTION)
     world = World(speed=speed, auto_create=any_call)
     server = EmulatorServer(
         world, default_faces(faces or None), host=host, port=port, tls_port=tls_port, state_dir=state_dir
@@ -65,7 +72,10 @@ def serve_emulator(
         created.extend(world.create_call(call_id).id for call_id in calls)
         created.extend(world.create_call().id for _ in range(n_calls))
         if write_config is not None:
-            srv.write_config(write_config)
+            try:
+                srv.write_config(write_config)
+            except OSError as exc:  # not a port in use: serve_forever's OSError below
+                raise output_error(write_config, exc, **CONFIG_OPTION) from None
         on_ready(_ready_info(srv, created, write_config))
 
     try:
@@ -78,6 +88,34 @@ def serve_emulator(
     except KeyboardInterrupt:
         pass
     return EmulatorSummary([f.name for f in server.faces], created)
+
+
+# More simulated calls than anyone could address is a typo (and would keep the emulator from starting).
+MAX_CALLS = 100_000
+MAX_SPEED = 1_000_000.0  # simulated seconds per real second: beyond this every playback ends at once
+
+
+def _check_arguments(
+    host: str, port: int, tls_port: int | None, faces: list[str] | None, calls: list[str], n_calls: int, speed: float
+) -> None:
+    """Every argument in range before anything binds, so a mistake is exit 2 at once, never a hang or a crash."""
+    unknown = sorted(set(faces or []) - set(FACE_NAMES))
+    if unknown:
+        raise UsageError(f"unknown face(s): {', '.join(map(repr, unknown))}", f"faces: {', '.join(FACE_NAMES)}")
+    check_word(host, "--host")
+    check_port(port, "--port")
+    if tls_port is not None:
+        check_port(tls_port, "--tls-port")
+    if port and port == tls_port:
+        raise UsageError(f"--port and --tls-port are both {port}", "give two different ports (or 0 for free ones)")
+    for call_id in calls:
+        check_word(call_id, "--call")
+    check_count(n_calls, "--calls", maximum=MAX_CALLS)
+    if not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):  # nan compares false: it would never advance
+        raise UsageError(
+            f"--speed {speed:g} is not a positive number up to {MAX_SPEED:g}",
+            "1 is real time; 10 runs ten times faster",
+        )
 
 
 def _ready_info(srv: EmulatorServer, created: list[str], write_config: Path | None) -> dict[str, Any]:

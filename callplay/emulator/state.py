@@ -223,12 +223,23 @@ class Faults:
     latency_ms: int = 0
     error_rate: float = 0.0
     error_status: int = 503
+    errors: int = 0  # answer the next N requests with error_status (nothing carried out)
     rate_limit: int = 0  # answer the next N requests with 429
     retry_after: int = 1
-    drop: int = 0  # drop the connection of the next N requests
+    drop: int = 0  # drop the connection of the next N requests (closed unanswered, nothing carried out)
+    # Carry out the next N requests (or each with probability after_effect_rate) and then fail the answer: the
+    # face acts, and the client sees a dropped connection (after_effect_status 0) or that status. This is
+    # what shows a client never sends a play twice when it cannot know whether the first one was done.
+    after_effect: int = 0
+    after_effect_rate: float = 0.0
+    after_effect_status: int = 0
+    fired: dict[str, int] = field(default_factory=dict)  # how often each fault was injected, by name
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "fired": dict(self.fired)}
+
+    def count(self, name: str) -> None:
+        self.fired[name] = self.fired.get(name, 0) + 1
 
 
 class World:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from callplay.fileio import write_bytes
+
 
 @dataclass(frozen=True)
 class TlsFiles:
@@ -22,10 +24,9 @@ def make_tls(directory: Path) -> TlsFiles:
     ca = trustme.CA(organization_name="callplay emulator CA")
     cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    ca.cert_pem.write_to_path(str(files.ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(files.cert_file))
-    for extra in cert.cert_chain_pems[1:]:
-        extra.write_to_path(str(files.cert_file), append=True)
-    cert.private_key_pem.write_to_path(str(files.key_file))
-    files.key_file.chmod(0o600)
+    # Whole files (an emulator restarting in the same --state-dir never serves half a key), the key 0600 from
+    # the start rather than chmod-ed after it was written.
+    write_bytes(files.ca_file, ca.cert_pem.bytes())
+    write_bytes(files.cert_file, b"".join(pem.bytes() for pem in cert.cert_chain_pems))
+    write_bytes(files.key_file, cert.private_key_pem.bytes(), secret=True)
     return files

@@ -24,10 +24,8 @@ import datetime as _dt
 import hashlib
 import json
 import math
-import os
 import re
 import secrets
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -43,6 +41,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from callplay.emulator.app import header
 from callplay.emulator.state import SimCall, SimItem, World
+from callplay.fileio import write_bytes
 
 if TYPE_CHECKING:
     from callplay.emulator.app import EmulatorServer
@@ -114,10 +113,7 @@ def _new_key_pair() -> tuple[str, str]:
 
 def _write_private(path: Path, pem: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(pem)
-    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+    write_bytes(path, pem.encode(), secret=True)  # 0600 from the first byte, and whole
 
 
 # -------------------------------------------------------------------------------------- body validation
@@ -252,8 +248,7 @@ class VonageFace:
         if self._private_pem is None:
             raise RuntimeError("the Vonage face was given a public key only: no private key to write a profile")
         if self._key_path is None:
-            base = server.state_dir or Path(tempfile.mkdtemp(prefix="callplay-emulator-"))
-            self._key_path = Path(base) / "vonage-private.key"
+            self._key_path = server.key_dir() / "vonage-private.key"
             _write_private(self._key_path, self._private_pem)
         return {
             "provider": "vonage",

@@ -1,8 +1,18 @@
-"""The webhook receiver: POST /events/<provider> -> parse -> ledger -> waiters and live rows.
+"""The webhook receiver: POST /events/<provider> -> read and check -> ledger -> waiters and live rows.
 
 Always served from a background thread: `events listen --port P` (events/listen.py) waits in the main
 thread and prints a row per event, and `play --wait` runs it on 127.0.0.1 (or --listen) and waits for the
 playback's end.
+
+What it refuses, in order (nothing refused is recorded; each refusal is one log line, never a traceback):
+- a path that names no provider: 404;
+- a body over MAX_BODY_BYTES, by Content-Length or while reading (never buffered): 413;
+- a provider it holds no secret for, unless told to accept it unchecked (`allow_unsigned`): 401;
+- a callback whose token or signature matches none of the provider's secrets: 401;
+- anything malformed (not JSON, the wrong shape or types, nesting too deep to parse): 400;
+- a provider timestamp outside REPLAY_WINDOW_S of now (a replay, or a clock far off): 401;
+- a callback the ledger has recorded before (its keys: see callplay.events.Delivery): 409;
+- an event naming a playback callplay started on another provider: 422.
 """
 
 from __future__ import annotations
@@ -12,21 +22,28 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from callplay.events import EventRejected, parser_for
-from callplay.ledger import Ledger
+from callplay import interrupts
+from callplay.events import MAX_FIELD_CHARS, Delivery, EventRejected, reader_for
+from callplay.ledger import Ledger, Refusal, cap_detail
 from callplay.model import TERMINAL_STATES, Event
 
 log = logging.getLogger("callplay.events")
 # Call-level events that end every playback on the call (a hang-up sends no Play* event for them).
 CALL_ENDED = frozenset({"CallDisconnected"})
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a provider's callback is a few hundred bytes
+REPLAY_WINDOW_S = 300  # a provider timestamp further than this from now is refused as a replay
+# How long the key of a callback with no provider timestamp is remembered (nothing else can refuse its replay).
+UNTIMED_KEY_TTL_S = 7 * 24 * 3600
+REFUSED_STATUS = {"replayed": 409, "foreign": 422}
+SecretsArg = Mapping[str, str | Sequence[str] | None]
 
 
 class EventReceiver:
@@ -36,14 +53,17 @@ class EventReceiver:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        secrets: dict[str, str | None] | None = None,
+        secrets: SecretsArg | None = None,
+        allow_unsigned: Iterable[str] = (),
         public_urls: dict[str, str] | None = None,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.host = host
         self.port = port
-        self.secrets = secrets or {}
+        # provider -> the tokens or signing secrets its callbacks may carry (one per profile naming it)
+        self.secrets: dict[str, tuple[str, ...]] = {name: _secret_tuple(v) for name, v in (secrets or {}).items()}
+        self.allow_unsigned = frozenset(allow_unsigned)  # providers whose callbacks are taken unchecked
         self.public_urls = public_urls or {}  # provider -> the URL the provider was given (signature checks)
         self.on_event = on_event
         self.events: list[Event] = []
@@ -57,23 +77,10 @@ class EventReceiver:
 
     def app(self) -> Starlette:
         async def receive(request: Request) -> Response:
-            provider = request.path_params["provider"]
-            parse = parser_for(provider)
-            if parse is None:
-                return JSONResponse({"error": f"unknown provider {provider}"}, status_code=404)
-            body = await request.body()
-            # A GET callback (Vonage can be set to send events that way) carries its data in the query string.
-            url = str(request.url) if request.method == "GET" else self.public_urls.get(provider) or str(request.url)
             try:
-                events = parse(body, dict(request.headers), url=url, secret=self.secrets.get(provider))
-            except EventRejected as exc:
-                self.rejected += 1
-                log.warning("rejected %s callback: %s", provider, exc.reason)
-                return JSONResponse({"error": exc.reason}, status_code=exc.status)
-            except ValueError as exc:
-                return JSONResponse({"error": f"malformed {provider} event: {exc}"}, status_code=400)
-            await asyncio.to_thread(self._accept, events)
-            return Response(status_code=200)
+                return await self._receive(request)
+            except ClientDisconnect:
+                return Response(status_code=400)  # the sender is gone; nobody reads this
 
         async def health(request: Request) -> Response:
             return JSONResponse({"ok": True, "events": len(self.events)})
@@ -85,14 +92,72 @@ class EventReceiver:
             ]
         )
 
-    def _accept(self, events: list[Event]) -> None:
+    def mode(self, provider: str) -> str:
+        """How this receiver treats the provider's path: verified, unchecked or refused."""
+        if self.secrets.get(provider):
+            return "verified"
+        return "unchecked" if provider in self.allow_unsigned else "refused"
+
+    async def _receive(self, request: Request) -> Response:
+        provider = request.path_params["provider"]
+        read = reader_for(provider)
+        if read is None:
+            return JSONResponse({"error": f"unknown provider {provider[:40]}"}, status_code=404)
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return self._too_large(provider)
+        secrets = self.secrets.get(provider, ())
+        if not secrets and provider not in self.allow_unsigned:
+            return self._refuse(provider, 401, f"callplay holds no secret to check {provider} callbacks with")
+        body = await _read_at_most(request, MAX_BODY_BYTES)
+        if body is None:
+            return self._too_large(provider)
+        # A GET callback (Vonage can be set to send events that way) carries its data in the query string.
+        url = str(request.url) if request.method == "GET" else self.public_urls.get(provider) or str(request.url)
+        try:
+            delivery = read(body, dict(request.headers), url=url, secrets=secrets)
+            events = [_bounded(e, checked=delivery.verified) for e in delivery.events]
+            _check_window(delivery.signed_at, time.time())
+        except EventRejected as exc:
+            return self._refuse(provider, exc.status, exc.reason)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as exc:
+            # A shape the provider's reader did not foresee: still the sender's fault, and never a 500.
+            return self._refuse(provider, 400, f"malformed {provider} callback ({type(exc).__name__})")
+        try:
+            refusal = await asyncio.to_thread(self._accept, provider, delivery, events)
+        except Exception as exc:  # the ledger is busy or broken: the provider may retry
+            log.warning("could not record a %s callback: %s: %s", provider, type(exc).__name__, exc)
+            return JSONResponse({"error": "could not record the callback"}, status_code=503)
+        if refusal is not None:
+            return self._refuse(provider, REFUSED_STATUS[refusal.reason], refusal.message)
+        return Response(status_code=200)
+
+    def _refuse(self, provider: str, status: int, reason: str) -> Response:
+        self.rejected += 1
+        log.warning("rejected %s callback (%s): %s", provider, status, reason)
+        return JSONResponse({"error": reason}, status_code=status)
+
+    def _too_large(self, provider: str) -> Response:
+        response = self._refuse(provider, 413, f"body over {MAX_BODY_BYTES} bytes")
+        response.headers["Connection"] = "close"  # the rest of the body is never read
+        return response
+
+    def _accept(self, provider: str, delivery: Delivery, events: list[Event]) -> Refusal | None:
+        now = time.time()
+        expires = max(delivery.signed_at) + REPLAY_WINDOW_S if delivery.signed_at else now + UNTIMED_KEY_TTL_S
+        refusal = self.ledger.record_delivery(provider, events, delivery.keys, expires)
+        if refusal is not None:
+            return refusal
         for event in events:
-            self.ledger.record_event(event)
             with self._cond:
                 self.events.append(event)
                 self._cond.notify_all()
             if self.on_event is not None:
-                self.on_event(event)
+                try:
+                    self.on_event(event)
+                except Exception as exc:  # recorded already: a printing problem must not make the sender retry
+                    log.warning("could not show a %s event: %s: %s", provider, type(exc).__name__, exc)
+        return None
 
     # -- serving -----------------------------------------------------------------------------------------
 
@@ -148,16 +213,20 @@ class EventReceiver:
 
     # -- waiting -----------------------------------------------------------------------------------------
 
-    def wait_for(self, control_id: str, timeout: float | None, call_id: str | None = None) -> tuple[list[Event], bool]:
-        """Events for `control_id` until one is terminal, or the call ends; (events, finished). Wakes often
-        so that Ctrl-C and SIGTERM are handled promptly in the main thread."""
+    def wait_for(
+        self, control_id: str, timeout: float | None, call_id: str | None = None, provider: str | None = None
+    ) -> tuple[list[Event], bool]:
+        """Events for `control_id` (from `provider`'s path, when given) until one is terminal, or the call
+        ends; (events, finished). Wakes often so that Ctrl-C and SIGTERM are handled promptly in the main
+        thread."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._cond:
                 mine = [
                     e
                     for e in self.events
-                    if e.control_id == control_id or (call_id and e.call_id == call_id and e.type in CALL_ENDED)
+                    if (provider is None or e.provider == provider)
+                    and (e.control_id == control_id or (call_id and e.call_id == call_id and e.type in CALL_ENDED))
                 ]
                 if any(e.state in TERMINAL_STATES or e.type in CALL_ENDED for e in mine):
                     return mine, True
@@ -165,3 +234,45 @@ class EventReceiver:
                 if remaining is not None and remaining <= 0:
                     return mine, False
                 self._cond.wait(0.2 if remaining is None else min(0.2, remaining))
+            interrupts.raise_if_pending()  # a Ctrl-C whose KeyboardInterrupt Python dropped
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+
+def _secret_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(v for v in values if v))  # once each, empty ones dropped
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes (reading stops there: a chunked body declares no size)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_window(times: tuple[float, ...], now: float) -> None:
+    for stamp in times:
+        if abs(now - stamp) > REPLAY_WINDOW_S:
+            raise EventRejected(f"timestamp more than {REPLAY_WINDOW_S} s from now (replayed, or a clock is off)")
+
+
+def _bounded(event: Event, *, checked: bool) -> Event:
+    """The event as stored and printed: fields of sane length, a small detail, and `unchecked: true` when no
+    secret vouched for it (--allow-unsigned), so that the ledger says which events anyone could have sent."""
+    for name in ("type", "time", "provider", "call_id", "control_id", "state"):
+        value = getattr(event, name)
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            raise EventRejected(f"{name} is longer than {MAX_FIELD_CHARS} characters", status=400)
+    event.detail = cap_detail(event.detail)
+    if not checked:
+        event.detail["unchecked"] = True
+    return event

@@ -9,9 +9,12 @@ lowercase hex HMAC-SHA1 of (the full URL SignalWire posted to + the raw body) ke
 Signing Key (also sent as HMAC-SHA256 in `X-SignalWire-Sha256-Signature`). With a signing key configured,
 a request without a valid signature is rejected. The URL checked is the one the receiver was reached at,
 with and without the default port, and as X-Forwarded-Proto/-Host describe it (tunnels). The documentation
-is silent on timestamps or replay windows; we check none. We do not accept the Compatibility (cXML form)
-scheme, whose signature over a JSON body covers only the URL: it would let anyone who saw one callback
-forge others.
+is silent on timestamps or replay windows. We do not accept the Compatibility (cXML form) scheme, whose
+signature over a JSON body covers only the URL: it would let anyone who saw one callback forge others.
+
+Replays: the signature covers the body, so the body's SHA-256 is the delivery's key (the receiver refuses
+a body it has recorded before), and the envelope's `timestamp` (epoch seconds, inside the signed body) is
+held to the receiver's window. A flat body carries no timestamp: only the key protects it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,21 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from callplay.events import EventRejected, lower_headers
+from callplay.events import (
+    Delivery,
+    EventRejected,
+    Malformed,
+    digest,
+    first_match,
+    load_json,
+    lower_headers,
+    text_field,
+)
 from callplay.model import Event, now_iso
 
 PROVIDER = "signalwire"
@@ -34,35 +46,39 @@ SIGNATURE_HEADER = "x-signalwire-signature"
 SHA256_HEADER = "x-signalwire-sha256-signature"
 
 
-def parse(body: bytes, headers: Mapping[str, str], *, url: str, secret: str | None) -> list[Event]:
-    """The events in one webhook request; EventRejected when the signature does not check out."""
-    if secret:
-        verify(body, lower_headers(headers), url=url, signing_key=secret)
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise EventRejected("body is not JSON", status=400) from None
+def read(body: bytes, headers: Mapping[str, str], *, url: str, secrets: Sequence[str]) -> Delivery:
+    """The events in one webhook request; EventRejected when the signature matches no signing key."""
+    if secrets:
+        lowered = lower_headers(headers)
+        first_match(secrets, lambda key: verify(body, lowered, url=url, signing_key=key))
+    data = load_json(body)
     if not isinstance(data, dict):
-        raise EventRejected("body is not a JSON object", status=400)
-    return [to_event(data)]
+        raise Malformed("body is not a JSON object")
+    stamp = data.get("timestamp")
+    signed_at = (float(stamp),) if isinstance(stamp, (int, float)) and _is_number(stamp) else ()
+    return Delivery([to_event(data)], (digest("body", body),), signed_at, verified=bool(secrets))
+
+
+def parse(body: bytes, headers: Mapping[str, str], *, url: str, secret: str | None) -> list[Event]:
+    return read(body, headers, url=url, secrets=[secret] if secret else []).events
 
 
 def to_event(data: dict[str, Any]) -> Event:
     params = data.get("params") if isinstance(data.get("params"), dict) else data
     assert isinstance(params, dict)
-    event_type = str(data.get("event_type") or PLAY_EVENT)
-    wire_state = params.get("state")
+    event_type = text_field(data.get("event_type"), "event_type") or PLAY_EVENT
+    wire_state = text_field(params.get("state"), "state")
     is_play = event_type == PLAY_EVENT
     detail: dict[str, Any] = {"event_type": event_type}
     for key in ("node_id", "error", "reason"):
         if params.get(key) is not None:
             detail[key] = params[key]
     return Event(
-        type=str(wire_state) if is_play and wire_state else event_type,
+        type=wire_state if is_play and wire_state else event_type,
         time=_time(data.get("timestamp")),
         provider=PROVIDER,
-        call_id=_str_or_none(params.get("call_id")),
-        control_id=_str_or_none(params.get("control_id")),
+        call_id=text_field(params.get("call_id"), "call_id"),
+        control_id=text_field(params.get("control_id"), "control_id"),
         state=STATE_OF.get(str(wire_state)) if is_play else None,
         detail=detail,
     )
@@ -77,9 +93,12 @@ def verify(body: bytes, headers: Mapping[str, str], *, url: str, signing_key: st
     key = signing_key.encode()
     for candidate in candidate_urls(url) + candidate_urls(forwarded_url(url, headers)):
         message = candidate.encode() + body
-        ok_sha1 = not sha1_sig or hmac.compare_digest(hmac.new(key, message, hashlib.sha1).hexdigest(), sha1_sig)
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (a header may have them).
+        ok_sha1 = not sha1_sig or hmac.compare_digest(
+            hmac.new(key, message, hashlib.sha1).hexdigest().encode(), sha1_sig.encode()
+        )
         ok_sha256 = not sha256_sig or hmac.compare_digest(
-            hmac.new(key, message, hashlib.sha256).hexdigest(), sha256_sig
+            hmac.new(key, message, hashlib.sha256).hexdigest().encode(), sha256_sig.encode()
         )
         if ok_sha1 and ok_sha256:
             return
@@ -99,31 +118,38 @@ def forwarded_url(url: str, headers: Mapping[str, str]) -> str:
 
 def candidate_urls(url: str) -> list[str]:
     """The URL as given, and with the default port added or dropped: proxies and tunnels disagree on it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a forwarded host may name a port that is not a number
+    except ValueError:
+        return [url]
     default = {"http": 80, "https": 443}.get(parts.scheme)
     if default is None or not parts.hostname:
         return [url]
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    if parts.port is None:
+    if port is None:
         other = urlunsplit(parts._replace(netloc=f"{host}:{default}"))
-    elif parts.port == default:
+    elif port == default:
         other = urlunsplit(parts._replace(netloc=host))
     else:
         return [url]
     return [url, other]
 
 
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int of thousands of digits
+        return False
+
+
 def _time(value: Any) -> str:
     """SignalWire's timestamp is epoch seconds (a float); keep an ISO string as it came."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if _is_number(value):
         try:
             return _dt.datetime.fromtimestamp(float(value), _dt.UTC).isoformat(timespec="milliseconds")
         except (OverflowError, OSError, ValueError):
             return now_iso()
-    if isinstance(value, str) and value:
-        return value
-    return now_iso()
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return text_field(value, "timestamp") or now_iso()

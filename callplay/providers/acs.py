@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 from xml.sax.saxutils import escape
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from callplay import retry
 from callplay.errors import ConfigError, ProviderRejected, ProviderUnavailable, UnsupportedError, UsageError
 from callplay.model import (
     Audio,
@@ -32,8 +35,11 @@ from callplay.model import (
     Tts,
 )
 from callplay.providers.base import Capabilities, Provider
+from callplay.providers.facts import CALLBACK_URL_PATTERN
 from callplay.providers.facts.acs import FACTS
+from callplay.values import file_problem, http_url_problem
 
+T = TypeVar("T")
 RAW_ID = re.compile(r"^(4:\+?\d{3,15}|8:(acs|spool|gcch-acs|dod-acs|orgid|teamsvisitor|gcch|dod):.+|28:.+)$")
 
 
@@ -43,13 +49,36 @@ class AcsSettings(BaseModel):
     endpoint: str | None = Field(None, description="https://NAME.communication.azure.com, or 'embedded' (demo)")
     access_key: str | None = Field(None, json_schema_extra={"secret": True})
     connection_string: str | None = Field(None, json_schema_extra={"secret": True})
-    callback_url: str | None = Field(None, description="public URL ACS posts play events to (per operation)")
+    callback_url: str | None = Field(
+        None, pattern=CALLBACK_URL_PATTERN, description="public URL ACS posts play events to (per operation)"
+    )
     callback_token: str | None = Field(None, json_schema_extra={"secret": True})
     voice: str | None = Field(None, description="default TTS voice, e.g. en-US-JennyNeural")
     language: str | None = Field(None, description="default TTS locale, e.g. en-US")
     ca_file: str | None = None
-    timeout: float = 10.0
-    retries: int = 2
+    timeout: float = Field(10.0, gt=0, le=300, allow_inf_nan=False, description="seconds per HTTP request")
+    retries: int = Field(
+        retry.RETRIES, ge=0, le=10, description="retries of a failed request (callplay's retry policy, README)"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        """An http(s) URL the SDK can reach (or the demo's "embedded"): anything else fails late, as a network
+        error (exit 6) instead of the configuration error it is."""
+        problem = None if value in (None, "embedded") else http_url_problem(str(value))
+        if problem:
+            raise ValueError(f"{value!r} is not an https://NAME.communication.azure.com URL: {problem}")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        """A CA bundle that is there, with ~ expanded (the SDK would not expand it, and fail at the request)."""
+        problem = file_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return str(Path(value).expanduser()) if value else value
 
 
 class AcsProvider:
@@ -121,9 +150,11 @@ class AcsProvider:
             from azure.communication.callautomation import CallAutomationClient
             from azure.core.credentials import AzureKeyCredential
 
+            _quiet_transport_logger()
             kwargs: dict[str, Any] = {
-                "retry_total": self.settings.retries,
-                "retry_backoff_factor": 0.5,
+                # callplay's retry policy (callplay/retry.py) retries, per request; azure-core's own would retry
+                # a play on 500 and 504, when ACS may have started it, and not retry a 429 at all.
+                "retry_total": 0,
                 "connection_timeout": self.settings.timeout,
                 "read_timeout": self.settings.timeout,
             }
@@ -131,6 +162,15 @@ class AcsProvider:
                 kwargs["connection_verify"] = self.settings.ca_file
             self._client = CallAutomationClient(self.endpoint, AzureKeyCredential(self.key), **kwargs)
         return self._client
+
+    def _send(self, kind: retry.Kind, call_id: str, send: Callable[[], T], control_id: str | None = None) -> T:
+        """One SDK request under callplay's retry policy (with the profile's `retries`)."""
+        return retry.run(
+            send,
+            request=retry.Request(kind, call_id, control_id),
+            classify=_failure,
+            retry_policy=retry.policy(retries=self.settings.retries),
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -237,7 +277,8 @@ class AcsProvider:
     def play(self, call_id: str, request: PlayRequest) -> Playback:
         kwargs = self._play_kwargs(request)
         with self._errors(call_id):
-            self.client().get_call_connection(call_id).play_media(**kwargs)
+            connection = self.client().get_call_connection(call_id)
+            self._send(retry.Kind.PLAY, call_id, lambda: connection.play_media(**kwargs), request.control_id)
         return Playback(
             control_id=request.control_id,
             call_id=call_id,
@@ -254,7 +295,8 @@ class AcsProvider:
 
     def stop(self, call_id: str, *, control_id: str | None, record: PlaybackRecord | None) -> ControlResult:
         with self._errors(call_id):
-            self.client().get_call_connection(call_id).cancel_all_media_operations()
+            connection = self.client().get_call_connection(call_id)
+            self._send(retry.Kind.IDEMPOTENT, call_id, connection.cancel_all_media_operations, control_id)
         return ControlResult(
             action="stop",
             call_id=call_id,
@@ -270,8 +312,8 @@ class AcsProvider:
     def status(self, call_id: str) -> CallStatus:
         with self._errors(call_id):
             connection = self.client().get_call_connection(call_id)
-            props = connection.get_call_properties()
-            participants = list(connection.list_participants())
+            props = self._send(retry.Kind.READ, call_id, connection.get_call_properties)
+            participants = self._send(retry.Kind.READ, call_id, lambda: list(connection.list_participants()))
         streaming = None
         sub = getattr(props, "media_streaming_subscription", None)
         if sub is not None:
@@ -297,9 +339,11 @@ class AcsProvider:
         from azure.core.exceptions import (
             ClientAuthenticationError,
             HttpResponseError,
+            IncompleteReadError,
             ResourceNotFoundError,
             ServiceRequestError,
             ServiceResponseError,
+            ServiceResponseTimeoutError,
         )
 
         try:
@@ -318,19 +362,62 @@ class AcsProvider:
                 code="not_found",
                 detail={"status": exc.status_code, "provider_code": _code(exc)},
             ) from None
+        except IncompleteReadError as exc:
+            # An HttpResponseError by class, but no answer at all: the connection broke mid-response.
+            raise ProviderUnavailable(
+                f"the connection to ACS at {self.endpoint} dropped before the answer was complete"
+                + retry.attempts_note(exc),
+                retry.hint(exc, "retry shortly"),
+            ) from None
         except HttpResponseError as exc:
             status = exc.status_code or 0
-            cls = ProviderUnavailable if status >= 500 or status == 429 else ProviderRejected
-            raise cls(
-                f"ACS answered {status} ({_code(exc)}): {_message(exc)}",
-                "retry later" if cls is ProviderUnavailable else "see the provider's message above",
+            unavailable = status >= 500 or status == 429 or not status
+            raise (ProviderUnavailable if unavailable else ProviderRejected)(
+                f"ACS answered {status or 'nothing'} ({_code(exc)}): {_message(exc)}" + retry.attempts_note(exc),
+                retry.hint(exc, "retry shortly") if unavailable else "see the provider's message above",
                 detail={"status": status, "provider_code": _code(exc)},
             ) from None
-        except (ServiceRequestError, ServiceResponseError) as exc:
+        except ServiceResponseTimeoutError as exc:
             raise ProviderUnavailable(
-                f"cannot reach ACS at {self.endpoint}: {_short(exc)}",
+                f"ACS at {self.endpoint} did not answer within {self.settings.timeout:g} s" + retry.attempts_note(exc),
+                retry.hint(exc, "retry; raise timeout in the profile if it keeps happening"),
+            ) from None
+        except ServiceResponseError as exc:
+            raise ProviderUnavailable(
+                f"the connection to ACS at {self.endpoint} dropped before an answer" + retry.attempts_note(exc),
+                retry.hint(exc, "retry shortly"),
+            ) from None
+        except ServiceRequestError as exc:
+            raise ProviderUnavailable(
+                f"cannot reach ACS at {self.endpoint}: {_short(exc)}" + retry.attempts_note(exc),
                 "check the endpoint and your network (is the emulator running?)",
             ) from None
+
+
+def _failure(exc: Exception) -> retry.Failure | None:
+    """What a failed ACS request means for retrying it (callplay/retry.py)."""
+    from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, IncompleteReadError):
+        return retry.Failure("dropped")
+    if isinstance(exc, HttpResponseError) and exc.status_code:
+        headers = getattr(exc.response, "headers", None) or {}
+        return retry.status_failure(exc.status_code, headers.get("Retry-After"))
+    if isinstance(exc, ServiceRequestError):
+        return retry.transport_failure(exc)
+    if isinstance(exc, ServiceResponseError):
+        # The request was sent: whatever broke afterwards, ACS may have acted on it.
+        return retry.transport_failure(exc) or retry.Failure("dropped")
+    return None
+
+
+def _quiet_transport_logger() -> None:
+    # azure-core's transport logs a broken download as a bare warning ("Incomplete download."), which would
+    # reach the terminal beside callplay's own message for the same failure.
+    logger = logging.getLogger("azure.core.pipeline.transport")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
 
 
 def _participant(p: Any) -> Participant:

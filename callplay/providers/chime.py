@@ -11,15 +11,20 @@ boto3 is imported inside methods only: importing this module stays cheap.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from callplay import retry
 from callplay.errors import (
     AudioInvalid,
     CallplayError,
@@ -30,6 +35,7 @@ from callplay.errors import (
     UsageError,
 )
 from callplay.model import (
+    TERMINAL_STATES,
     Audio,
     CallStatus,
     ControlResult,
@@ -39,21 +45,27 @@ from callplay.model import (
     PlayRequest,
     Silence,
     Ssml,
+    StillPlaying,
     Tts,
 )
 from callplay.providers.base import Capabilities, Provider
+from callplay.providers.facts import CALLBACK_URL_PATTERN
 from callplay.providers.facts.chime import (  # Chime's limits: one home, shared with validate-audio's rules
     DEFAULT_REPEAT_MAX,
     FACTS,
+    INTERRUPTIBLE_ACTIONS,
     LEGS,
     MAX_ACTIONS,
     MAX_ARGUMENTS,
     MAX_SPEAK_CHARS,
     MAX_WAV_BYTES,
     RECOMMENDED_RATE,
+    SPEAK_CHARS_PER_S,
     WAV_CONTENT_TYPE,
 )
+from callplay.values import file_problem
 
+T = TypeVar("T")
 DISPLAY = FACTS.display_name
 CALL_STATUS_NOTE = (
     "Amazon Chime SDK has no call status API: the call's state is visible only to the SIP media application's Lambda"
@@ -82,7 +94,9 @@ class ChimeSettings(BaseModel):
     engine: Literal["standard", "neural"] | None = Field(None, description="Default Polly engine for Speak.")
     language: str | None = Field(None, description="Default language code for Speak, e.g. en-US.")
     repeat_max: int = Field(DEFAULT_REPEAT_MAX, ge=1, le=10_000, description="Largest --times callplay sends.")
-    callback_url: str | None = Field(None, description="Where the Lambda posts playback events (public URL).")
+    callback_url: str | None = Field(
+        None, pattern=CALLBACK_URL_PATTERN, description="Where the Lambda posts playback events (public URL)."
+    )
     callback_secret: str | None = Field(
         None,
         description="Shared secret the Lambda signs events with (its CALLPLAY_EVENTS_SECRET).",
@@ -104,6 +118,15 @@ class ChimeSettings(BaseModel):
             raise ValueError(f"{value!r} is not a valid S3 bucket name")
         return value
 
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        """A CA bundle that is there, with ~ expanded: botocore reports a missing one only at the request."""
+        problem = file_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return str(Path(value).expanduser()) if value else value
+
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -122,6 +145,7 @@ class Upload:
     bucket: str
     key: str
     size: int
+    seconds: float = 0.0  # the WAV's length, for saying how long a playback may still go on
 
     @property
     def uri(self) -> str:
@@ -139,10 +163,13 @@ class Plan:
     objects: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     actions: int = 0
+    # Each item's length in seconds (a Speak's estimated), None when unknown (an s3:// object): stop uses it to
+    # say which uninterruptible Speak may still be playing, and for how long.
+    seconds: list[float | None] = field(default_factory=list)
 
 
-def check_wav(path: Path) -> tuple[int, list[str]]:
-    """(size, warnings) for a local prompt; AudioInvalid when Chime would refuse it.
+def check_wav(path: Path) -> tuple[int, list[str], float]:
+    """(size, warnings, seconds) for a local prompt; AudioInvalid when Chime would refuse it.
 
     The size is checked before anything is read, so an oversized file is refused at once.
     """
@@ -157,10 +184,11 @@ def check_wav(path: Path) -> tuple[int, list[str]]:
             f"{path.name} is {size / 1e6:.1f} MB; {DISPLAY} plays WAV files of at most {MAX_WAV_BYTES // 10**6} MB",
             "shorten it, or convert it to 8 kHz mono 16-bit PCM WAV, which is much smaller",
         )
-    problem, warnings = wav_problems(probe_path(path), path.name)
+    probe = probe_path(path)
+    problem, warnings = wav_problems(probe, path.name)
     if problem:
         raise AudioInvalid(problem, "convert it to 16-bit PCM WAV, 8 kHz mono (see `callplay convert --help`)")
-    return size, warnings
+    return size, warnings, float(probe.duration_s)
 
 
 def wav_problems(probe: Any, name: str) -> tuple[str | None, list[str]]:
@@ -290,6 +318,7 @@ class ChimeProvider:
                 "actions": plan.actions,
                 "objects": plan.objects,
                 "uploaded": uploaded,
+                "seconds": plan.seconds,
             },
             warnings=plan.warnings,
         )
@@ -301,6 +330,14 @@ class ChimeProvider:
         if control_id:
             arguments["control_id"] = control_id
         self._update_call(sma_id, call_id, arguments)
+        # Measured once the update is on its way: what may be playing when it reaches the call.
+        still = still_speaking(record, time.time())
+        warnings = []
+        if record is None:
+            warnings.append(
+                f"callplay has no record of {'playback ' + control_id if control_id else 'a playback on this call'}: "
+                f"if a Speak (tts: or ssml:) of it is being spoken, {DISPLAY} plays that to its end"
+            )
         return ControlResult(
             action="stop",
             call_id=call_id,
@@ -308,7 +345,12 @@ class ChimeProvider:
             provider=self.name,
             control_id=control_id,
             state="stopped",
-            detail={"how": "the Lambda replaces the playing action with a short Pause"},
+            detail={
+                "how": "the Lambda answers a short Pause, which replaces the rest of the playback: PlayAudio and "
+                "Pause stop at once, a Speak plays to its end"
+            },
+            still_playing=still,
+            warnings=warnings,
         )
 
     def status(self, call_id: str) -> CallStatus:
@@ -333,6 +375,7 @@ class ChimeProvider:
         repeat = request.loop
         plan = Plan(sma_id, participant, {})
         specs = [self._spec(item, request, plan) for item in request.items]
+        plan.seconds = [_item_seconds(spec, plan) for spec in specs]
         if len(specs) == 1 and specs[0]["action"] == "play":
             specs[0]["repeat"] = str(repeat)  # PlayAudio repeats itself
         elif repeat > 1:
@@ -404,9 +447,9 @@ class ChimeProvider:
                 f"profile {self.profile!r} has no bucket for uploading {path.name}",
                 "set bucket (and prefix) in the profile, or pass an s3://bucket/key source",
             )
-        size, warnings = check_wav(path)
+        size, warnings, seconds = check_wav(path)
         plan.warnings.extend(warnings)
-        upload = Upload(path, self.settings.bucket, content_key(path, self.settings.prefix), size)
+        upload = Upload(path, self.settings.bucket, content_key(path, self.settings.prefix), size, seconds)
         if all(u.key != upload.key for u in plan.uploads):
             plan.uploads.append(upload)
         return upload
@@ -460,8 +503,10 @@ class ChimeProvider:
         config = Config(
             connect_timeout=s.timeout,
             read_timeout=s.timeout,
-            # An update is not idempotent (a retry would play twice); an upload to a content key is.
-            retries={"mode": "standard", "max_attempts": 2 if s3 else 1},
+            # One attempt: callplay's retry policy (callplay/retry.py) retries above botocore, knowing a play
+            # (never sent again once Chime may have acted) from a stop or an upload to a content key. Config's
+            # `max_attempts` counts retries, not attempts (max_attempts 1 is two sends): total_max_attempts does.
+            retries={"mode": "standard", "total_max_attempts": 1},
             s3={"addressing_style": "path"} if s3 and s.s3_endpoint_url else None,
             user_agent_extra="callplay",
         )
@@ -509,7 +554,7 @@ class ChimeProvider:
         """Put the prompt in S3 unless it is there already (HEAD first); True when it was uploaded."""
         s3 = self._client("s3")
         try:
-            head = s3.head_object(Bucket=upload.bucket, Key=upload.key)
+            head = self._aws(retry.Kind.READ, None, lambda: s3.head_object(Bucket=upload.bucket, Key=upload.key))
             ctype = str(head.get("ContentType", "")).split(";")[0].strip().lower()
             if ctype == WAV_CONTENT_TYPE and int(head.get("ContentLength", -1)) == upload.size:
                 return False
@@ -517,9 +562,14 @@ class ChimeProvider:
             # Without s3:ListBucket, S3 answers HEAD of a missing object 403: try the PUT, which tells.
             if _error_code(exc) not in ("404", "NoSuchKey", "NotFound", "403"):
                 raise self._mapped(exc, what=f"checking {upload.uri}") from None
-        try:
+
+        def put() -> None:
+            # The file is opened per attempt: a retry must send the whole body again.
             with upload.path.open("rb") as body:
                 s3.put_object(Bucket=upload.bucket, Key=upload.key, Body=body, ContentType=WAV_CONTENT_TYPE)
+
+        try:
+            self._aws(retry.Kind.IDEMPOTENT, None, put)  # the key is the content's hash: a second PUT is the same
         except OSError as exc:
             raise UsageError(f"cannot read {upload.path}: {exc.strerror}", "give a readable local WAV") from None
         except Exception as exc:
@@ -528,15 +578,117 @@ class ChimeProvider:
 
     def _update_call(self, sma_id: str, call_id: str, arguments: dict[str, str]) -> None:
         voice = self._client("chime-sdk-voice")
+        # A stop replaces whatever runs with a short Pause: doing it twice is harmless. Anything else starts
+        # audio, and is sent again only when Chime cannot have acted on it.
+        kind = retry.Kind.IDEMPOTENT if arguments.get("action") == "stop" else retry.Kind.PLAY
         try:
-            voice.update_sip_media_application_call(
-                SipMediaApplicationId=sma_id, TransactionId=call_id, Arguments=arguments
+            self._aws(
+                kind,
+                call_id,
+                lambda: voice.update_sip_media_application_call(
+                    SipMediaApplicationId=sma_id, TransactionId=call_id, Arguments=arguments
+                ),
+                arguments.get("control_id"),
             )
         except Exception as exc:
             raise self._mapped(exc, what=f"updating call {call_id} on SIP media application {sma_id}") from None
 
+    def _aws(self, kind: retry.Kind, call_id: str | None, send: Callable[[], T], control_id: str | None = None) -> T:
+        """One AWS request under callplay's retry policy."""
+        return retry.run(
+            send, request=retry.Request(kind, call_id, control_id), classify=_failure, retry_policy=retry.policy()
+        )
+
     def _mapped(self, exc: Exception, *, what: str) -> CallplayError:
         return map_aws_error(exc, what=what, profile=self.profile)
+
+
+# ------------------------------------------------------------------------------- what a stop leaves
+
+SPEAK_SLACK = 1.25  # Polly may speak slower than the estimate (voice, SSML prosody): allow a quarter more
+LATENCY_S = 1.0  # an update's trip through Chime and the Lambda: the call's timeline lags callplay's clock
+CANNOT_INTERRUPT = (
+    f"{DISPLAY} cannot interrupt a Speak (a new action list interrupts only "
+    f"{', '.join(sorted(INTERRUPTIBLE_ACTIONS))}): the rest of the playback is canceled once it ends"
+)
+SPEAK_HINT = (
+    f"to stop speech at once on {DISPLAY}, play it as a WAV file instead (PlayAudio is interruptible), e.g. "
+    "rendered with Amazon Polly"
+)
+_BREAK_RE = re.compile(r"""<break\b[^>]*\btime\s*=\s*["']\s*([\d.]+)\s*(ms|s)\s*["']""", re.IGNORECASE)
+
+
+def speak_seconds(text: str, *, ssml: bool) -> float:
+    """About how long Polly speaks `text` (SPEAK_CHARS_PER_S; an SSML document's tags are not spoken, its
+    <break time> pauses are)."""
+    pauses = 0.0
+    if ssml:
+        pauses = sum(float(v) / (1000 if unit.lower() == "ms" else 1) for v, unit in _BREAK_RE.findall(text))
+        text = re.sub(r"<[^>]+>", "", text)
+    return len(text.strip()) / SPEAK_CHARS_PER_S + pauses
+
+
+def _item_seconds(spec: dict[str, str], plan: Plan) -> float | None:
+    action = spec["action"]
+    if action == "speak":
+        return round(speak_seconds(spec["text"], ssml=spec.get("text_type") == "ssml"), 3)
+    if action == "pause":
+        return int(spec["duration_ms"]) / 1000
+    key = spec.get("key")
+    return next((u.seconds for u in plan.uploads if u.key == key and u.seconds > 0), None)  # s3://: unknown
+
+
+def _timeline(record: PlaybackRecord) -> list[tuple[str, float | None, str]]:
+    """The playback's actions in order, as (Chime action, seconds or None, source), from the ledger's record."""
+    known = record.extra.get("seconds")
+    items: list[tuple[str, float | None, str]] = []
+    for index, source in enumerate(record.sources):
+        seconds = known[index] if isinstance(known, list) and index < len(known) else None
+        if source.startswith(("tts:", "ssml:")):
+            estimate = speak_seconds(source.partition(":")[2], ssml=source.startswith("ssml:"))
+            items.append(("Speak", seconds if isinstance(seconds, int | float) else estimate, source))
+        elif source.startswith("silence:"):
+            items.append(("Pause", float(source.partition(":")[2] or 0), source))
+        else:
+            items.append(("PlayAudio", float(seconds) if isinstance(seconds, int | float) else None, source))
+    loop = max(record.loop, 1)
+    if len(items) == 1 and items[0][0] == "PlayAudio":  # one PlayAudio with Repeat
+        kind, seconds, source = items[0]
+        return [(kind, None if seconds is None else seconds * loop, source)]
+    return items * loop
+
+
+def still_speaking(record: PlaybackRecord | None, now: float) -> list[StillPlaying]:
+    """The Speak of this playback that may be playing when a stop reaches the call: Chime lets it finish.
+
+    Chime reports nothing to callplay about a running call, so this reckons from the playback's start (the
+    ledger's created_at) along its items' lengths, with slack for latency and slow speech: [] when no Speak
+    can be running then (the rest is interruptible), else the likeliest one with how long it may go on.
+    """
+    if record is None or record.state in TERMINAL_STATES:
+        return []  # finished, failed or stopped as far as callplay heard; without a record nothing is known
+    try:
+        elapsed = now - datetime.datetime.fromisoformat(record.created_at).timestamp()
+    except ValueError:
+        return []
+    earliest, latest = 0.0, LATENCY_S  # when the current action can have started, at the earliest and latest
+    candidates: list[StillPlaying] = []
+    for kind, seconds, source in _timeline(record):
+        if kind in INTERRUPTIBLE_ACTIONS:
+            earliest += seconds or 0.0
+            latest = latest + seconds if seconds is not None else math.inf
+            continue
+        length = seconds or 0.0
+        end = latest + length * SPEAK_SLACK
+        if earliest <= elapsed + LATENCY_S and elapsed < end:
+            left = min(end - elapsed, length * SPEAK_SLACK + LATENCY_S)
+            likeliest = earliest <= elapsed < earliest + length + LATENCY_S
+            candidates.append(StillPlaying(source, left, CANNOT_INTERRUPT, SPEAK_HINT, likely=likeliest))
+        earliest += length
+        latest = end
+    if not candidates:
+        return []
+    return [next((c for c in candidates if c.likely), candidates[0])]
 
 
 # ------------------------------------------------------------------------------------------- errors
@@ -591,14 +743,21 @@ def map_aws_error(exc: Exception, *, what: str, profile: str) -> CallplayError:
         return ConfigError(f"{DISPLAY}: no AWS region", "set region in the profile")
     if isinstance(exc, bx.ParamValidationError):
         return UsageError(f"{what}: {exc}", "check the call id and the profile's IDs")
+    tried = retry.attempts_note(exc)
     if isinstance(exc, bx.SSLError):
         return ProviderUnavailable(f"{what}: TLS failed", "check the endpoint, or set ca_bundle for a private CA")
     if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError):
-        return ProviderUnavailable(f"{what}: timed out", "try again; raise timeout in the profile if it persists")
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.HTTPClientError):
         return ProviderUnavailable(
-            f"{what}: cannot reach AWS ({type(exc).__name__})",
-            "check the network, endpoint_url/s3_endpoint_url and region",
+            f"{what}: timed out{tried}", retry.hint(exc, "try again; raise timeout in the profile if it persists")
+        )
+    if isinstance(exc, bx.ConnectionClosedError | bx.ResponseStreamingError):
+        return ProviderUnavailable(
+            f"{what}: the connection to AWS dropped ({type(exc).__name__}){tried}", retry.hint(exc, "try again")
+        )
+    if isinstance(exc, bx.EndpointConnectionError | bx.HTTPClientError):
+        return ProviderUnavailable(
+            f"{what}: cannot reach AWS ({type(exc).__name__}){tried}",
+            retry.hint(exc, "check the network, endpoint_url/s3_endpoint_url and region"),
         )
     if isinstance(exc, ValueError):  # e.g. a malformed endpoint URL
         return ConfigError(f"{what}: {exc}", "check endpoint_url and s3_endpoint_url in the profile")
@@ -613,12 +772,17 @@ def _client_error(exc: Any, what: str) -> CallplayError:
     message = str(error.get("Message", "")).strip() or "no message"
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     detail = {"aws_code": code, "status": status}
+    tried = retry.attempts_note(exc)
     if code in AUTH_CODES or status in (401, 403):
         return ProviderRejected(f"{what}: authentication failed ({code}: {message})", AUTH_HINT, detail=detail)
     if code in THROTTLE_CODES or status == 429:
-        return ProviderUnavailable(f"{what}: throttled ({code})", "wait a moment and try again", detail=detail)
+        after = retry.retry_after_of(_headers(exc).get("retry-after"))
+        fallback = f"retry in {math.ceil(after)} s" if after is not None else "wait a moment and try again"
+        return ProviderUnavailable(f"{what}: throttled ({code}){tried}", retry.hint(exc, fallback), detail=detail)
     if status >= 500:
-        return ProviderUnavailable(f"{what}: AWS failed ({status} {code})", "try again later", detail=detail)
+        return ProviderUnavailable(
+            f"{what}: AWS failed ({status} {code}){tried}", retry.hint(exc, "try again later"), detail=detail
+        )
     if code in ("NotFoundException", "NoSuchBucket", "NoSuchKey", "404"):
         return ProviderRejected(
             f"{what}: not found ({code}: {message})",
@@ -626,6 +790,26 @@ def _client_error(exc: Any, what: str) -> CallplayError:
             detail=detail,
         )
     return ProviderRejected(f"{what}: {code or status}: {message}", "check the request and the profile", detail=detail)
+
+
+def _headers(exc: Any) -> dict[str, str]:
+    """A ClientError's response headers (botocore gives their names in lower case)."""
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _failure(exc: Exception) -> retry.Failure | None:
+    """What a failed AWS request means for retrying it (callplay/retry.py)."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if _error_code(exc) in THROTTLE_CODES:
+            status = 429  # some AWS APIs throttle with a 400: the code is what says so
+        return retry.status_failure(status, _headers(exc).get("retry-after"))
+    if isinstance(exc, bx.BotoCoreError):
+        return retry.transport_failure(exc)
+    return None
 
 
 _CHECK: type[Provider] = ChimeProvider  # mypy checks the class against the protocol

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from callplay import retry
 from callplay.errors import (
     CallplayError,
     ConfigError,
@@ -24,6 +25,7 @@ from callplay.errors import (
     UsageError,
 )
 from callplay.model import (
+    TERMINAL_STATES,
     Audio,
     CallStatus,
     ControlResult,
@@ -35,7 +37,9 @@ from callplay.model import (
     Tts,
 )
 from callplay.providers.base import ALL_VERBS, Capabilities, PauseControl, Provider, VolumeControl
+from callplay.providers.facts import CALLBACK_URL_PATTERN
 from callplay.providers.facts.signalwire import DIRECTIONS, FACTS, GENDERS, RINGTONES, VOLUME_RANGE
+from callplay.values import port_problem
 
 if TYPE_CHECKING:
     from signalwire.rest import RestClient
@@ -62,7 +66,9 @@ class SignalWireSettings(BaseModel):
     space: str = Field(description="Your space host[:port], e.g. example.signalwire.com (no scheme).")
     project: str = Field(min_length=1, description="Project ID (a UUID).")
     token: str = Field(min_length=1, description="API token with the Voice scope.", json_schema_extra={"secret": True})
-    callback_url: str | None = Field(default=None, description="Where SignalWire posts play events (status_url).")
+    callback_url: str | None = Field(
+        default=None, pattern=CALLBACK_URL_PATTERN, description="Where SignalWire posts play events (status_url)."
+    )
     signing_key: str | None = Field(
         default=None,
         description="Signing Key: verifies X-SignalWire-Signature on events.",
@@ -87,6 +93,9 @@ class SignalWireSettings(BaseModel):
             space = space.rstrip("/")
         if not _HOST_RE.match(space):
             raise ValueError("space must be host[:port] with no path, e.g. example.signalwire.com")
+        problem = port_problem(space)
+        if problem:
+            raise ValueError(f"{space!r}: {problem}")
         return space
 
 
@@ -135,7 +144,8 @@ class SignalWireProvider:
             # empties so that a value from the environment can never stand in for the profile's.
             if not (s.project and s.token and s.space):
                 raise ConfigError(f"profile {self.profile!r}: space, project and token are required")
-            # retries=0: an operator tool reports a failure at once; replaying a POST could play twice.
+            # retries=0: callplay's retry policy (callplay/retry.py) retries instead, knowing which requests
+            # may be sent twice; the SDK's own would replay a play after a dropped connection.
             options = RequestOptions(timeout=s.timeout, retries=0)
             self._client = RestClient(project=s.project, token=s.token, host=s.space, request_options=options)
         return self._client
@@ -212,7 +222,12 @@ class SignalWireProvider:
         sdk_keys = ("control_id", "play", "volume", "direction", "loop", "status_url")
         extras = {k: v for k, v in params.items() if k not in sdk_keys}
         kwargs = {k: params[k] for k in sdk_keys if k in params}
-        leg = self._call(call_id, lambda c: c.calling.play(call_id, extras=extras or None, **kwargs))
+        leg = self._call(
+            call_id,
+            lambda c: c.calling.play(call_id, extras=extras or None, **kwargs),
+            kind=retry.Kind.PLAY,
+            control_id=request.control_id,
+        )
         return Playback(
             control_id=request.control_id,
             call_id=call_id,
@@ -232,20 +247,41 @@ class SignalWireProvider:
                 "SignalWire stops one playback by its control ID, and callplay knows none on this call",
                 "pass --control-id ID (see callplay stream-status CALL)",
             )
-        self._call(call_id, lambda c: c.calling.play_stop(call_id, control_id=cid))
+        from signalwire.rest import SignalWireRestError
+
+        def send(client: Any) -> Any:
+            try:
+                return client.calling.play_stop(call_id, control_id=cid)
+            except SignalWireRestError as exc:
+                if record is not None and _no_active_play(exc):
+                    return _ENDED  # callplay's own playback, no longer on the call: it ended by itself
+                raise
+
+        if self._call(call_id, send, kind=retry.Kind.IDEMPOTENT) is _ENDED:
+            # What ACS (cancel all) and Vonage (nothing to stop) answer too: the goal, nothing playing, holds.
+            # Without a ledger record the same answer may be a mistyped ID, so that stays an error (exit 5).
+            ended = record.state if record is not None and record.state in TERMINAL_STATES else "finished"
+            result = self._result("stop", call_id, cid, ended, "calling.play.stop")
+            result.detail["note"] = f"playback {cid} had already ended: nothing was playing to stop"
+            return result
         return self._result("stop", call_id, cid, "stopped", "calling.play.stop")
 
     def pause(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        self._call(call_id, lambda c: c.calling.play_pause(call_id, control_id=control_id))
+        self._call(call_id, lambda c: c.calling.play_pause(call_id, control_id=control_id), kind=retry.Kind.IDEMPOTENT)
         return self._result("pause", call_id, control_id, "paused", "calling.play.pause")
 
     def resume(self, call_id: str, *, control_id: str, record: PlaybackRecord | None) -> ControlResult:
-        self._call(call_id, lambda c: c.calling.play_resume(call_id, control_id=control_id))
+        self._call(call_id, lambda c: c.calling.play_resume(call_id, control_id=control_id), kind=retry.Kind.IDEMPOTENT)
         return self._result("resume", call_id, control_id, "playing", "calling.play.resume")
 
     def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult:
         level = check_volume(db)  # defence in depth: the core checks too, but nothing out of range is sent
-        self._call(call_id, lambda c: c.calling.play_volume(call_id, control_id=control_id, volume=level))
+        # An absolute level (the core works out relative changes): setting it twice is harmless.
+        self._call(
+            call_id,
+            lambda c: c.calling.play_volume(call_id, control_id=control_id, volume=level),
+            kind=retry.Kind.IDEMPOTENT,
+        )
         state = record.state if record is not None and record.state == "paused" else "playing"
         result = self._result("volume", call_id, control_id, state, "calling.play.volume")
         result.volume_db = level
@@ -253,7 +289,9 @@ class SignalWireProvider:
 
     def status(self, call_id: str) -> CallStatus:
         # The SDK joins the id into the path as is; quote it so an odd id cannot reach another endpoint.
-        log = self._call(call_id, lambda c: c.logs.voice.get(quote(call_id, safe="")), what="voice log")
+        log = self._call(
+            call_id, lambda c: c.logs.voice.get(quote(call_id, safe="")), what="voice log", kind=retry.Kind.READ
+        )
         log = log if isinstance(log, dict) else {}
         detail = {k: log[k] for k in ("from", "to", "direction", "type", "duration") if log.get(k) is not None}
         return CallStatus(
@@ -282,13 +320,26 @@ class SignalWireProvider:
             detail={"command": command},
         )
 
-    def _call(self, call_id: str, fn: Any, *, what: str = "call") -> Any:
-        """Run one SDK request; every SDK failure becomes a CallplayError with a hint."""
+    def _call(
+        self,
+        call_id: str,
+        fn: Any,
+        *,
+        what: str = "call",
+        kind: retry.Kind = retry.Kind.PLAY,  # the cautious default: never sent again once it may have acted
+        control_id: str | None = None,
+    ) -> Any:
+        """Run one SDK request under callplay's retry policy; every SDK failure becomes a CallplayError."""
         from signalwire.rest import SignalWireRestError
 
         client = self.client()
         try:
-            return fn(client)
+            return retry.run(
+                lambda: fn(client),
+                request=retry.Request(kind, call_id, control_id),
+                classify=_failure,
+                retry_policy=retry.policy(),
+            )
         except SignalWireRestError as exc:
             raise map_error(exc, call_id=call_id, space=self.settings.space, what=what) from None
 
@@ -405,13 +456,41 @@ def _error_word(body: Any) -> str:
     return str(body)[:200] if body else ""
 
 
+def _failure(exc: Exception) -> retry.Failure | None:
+    """What a failed SignalWire request means for retrying it (callplay/retry.py)."""
+    from signalwire.rest import SignalWireRestError
+
+    if not isinstance(exc, SignalWireRestError):
+        return None
+    if exc.status_code is None:
+        return retry.transport_failure(exc)
+    if 200 <= exc.status_code < 300:
+        return retry.Failure("dropped")  # answered, with a body cut short: SignalWire did act on it
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    return retry.status_failure(exc.status_code, headers.get("retry-after"))
+
+
+_ENDED = object()  # stop's answer when SignalWire has no active play with the control ID
+
+
+def _no_active_play(exc: Any) -> bool:
+    """SignalWire's answer to a play command naming a control ID that has no active play on the call: 422 with
+    a validation error on `control_id` (the play finished, failed or was stopped, or the ID is not the call's)."""
+    body = getattr(exc, "body", None)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return getattr(exc, "status_code", None) == 422 and any(
+        isinstance(e, dict) and e.get("attribute") == "control_id" for e in errors or []
+    )
+
+
 def map_error(exc: Any, *, call_id: str, space: str, what: str = "call") -> CallplayError:
     """SignalWireRestError (and its transport subclass) -> the CallplayError a user can act on."""
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
+    tried = retry.attempts_note(exc)
     if status is None:
         reason, hint = _transport_reason(exc)
-        return ProviderUnavailable(f"SignalWire at {space} did not answer: {reason}", hint)
+        return ProviderUnavailable(f"SignalWire at {space} did not answer: {reason}{tried}", retry.hint(exc, hint))
     if status in (401, 403):
         return ProviderRejected(
             f"SignalWire authentication failed ({status} {_error_word(body)})".replace(" )", ")"),
@@ -427,15 +506,15 @@ def map_error(exc: Any, *, call_id: str, space: str, what: str = "call") -> Call
         return ProviderRejected(f"SignalWire rejected the request: {'; '.join(messages)}", _hint_422(messages))
     if status == 429:
         headers = {k.lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
-        retry = headers.get("retry-after")
+        after = retry.retry_after_of(headers.get("retry-after"))
         return ProviderUnavailable(
-            "SignalWire is rate limiting this project (429)",
-            f"retry in {retry} s" if retry else "retry in a moment",
+            f"SignalWire is rate limiting this project (429){tried}",
+            retry.hint(exc, f"retry in {math.ceil(after)} s" if after is not None else "retry in a moment"),
         )
     if 200 <= status < 300 or status >= 500:
         return ProviderUnavailable(
-            f"SignalWire failed with {status} {_error_word(body)}".strip(),
-            "retry shortly; the request may not have been carried out",
+            f"SignalWire failed with {status} {_error_word(body)}".strip() + tried,
+            retry.hint(exc, "retry shortly"),
         )
     return ProviderRejected(f"SignalWire rejected the request ({status} {_error_word(body)})".replace(" )", ")"))
 
@@ -450,6 +529,9 @@ def _transport_reason(exc: Any) -> tuple[str, str]:
         return "TLS failed", "for a private CA (a TLS emulator, a proxy) set SIGNALWIRE_REST_CA_FILE to its bundle"
     if isinstance(cause, requests.exceptions.Timeout):
         return "timed out", "raise the profile's timeout, or retry; the request may have been carried out"
+    failure = retry.transport_failure(exc)
+    if failure is not None and failure.cause == "dropped":
+        return "the connection dropped", "retry; the request may have been carried out"
     found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(getattr(exc, "body", "")))
     return (found.group(1).strip() if found else "connection failed"), hint
 

@@ -17,11 +17,13 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from callplay import retry
 from callplay.errors import (
     CallplayError,
     ConfigError,
@@ -45,6 +47,7 @@ from callplay.model import (
 from callplay.providers.base import Capabilities, Provider
 from callplay.providers.facts import VOLUME_RANGE_DB
 from callplay.providers.facts.vonage import DB_PER_LEVEL_STEP, FACTS, LANGUAGES
+from callplay.values import port_problem
 
 if TYPE_CHECKING:
     from vonage_voice import Voice
@@ -55,6 +58,7 @@ CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 OPTIONS = ("style", "premium", "language")
 ENDPOINTS = ("stream", "talk")
 MAX_ERROR_DETAIL = 300
+T = TypeVar("T")
 
 
 class VonageSettings(BaseModel):
@@ -68,7 +72,12 @@ class VonageSettings(BaseModel):
         description="Path to the application's private key, or the PEM text itself (PKCS#1 or PKCS#8).",
         json_schema_extra={"secret": True},
     )
-    api_host: str = Field("api.nexmo.com", min_length=1, description="Voice API host[:port]; always https.")
+    api_host: str = Field(
+        "api.nexmo.com",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9.\[\]:-]+$",  # host[:port], no scheme or path: the SDK builds https://{api_host}/...
+        description="Voice API host[:port]; always https.",
+    )
     ca_file: str | None = Field(None, description="A CA bundle to trust for api_host (the emulator's CA).")
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds per HTTP request.")
     signature_secret: str | None = Field(
@@ -79,6 +88,25 @@ class VonageSettings(BaseModel):
     language: str | None = Field(None, description="Default TTS language, e.g. en-GB.")
     style: int | None = Field(None, ge=0, description="Default TTS style (voice) number for the language.")
     premium: bool | None = Field(None, description="Use premium TTS voices by default.")
+
+    @field_validator("api_host")
+    @classmethod
+    def _api_port(cls, value: str) -> str:
+        problem = port_problem(value)
+        if problem:
+            raise ValueError(f"{value!r}: {problem}")
+        return value
+
+    @field_validator("private_key")
+    @classmethod
+    def _expandable_path(cls, value: str) -> str:
+        """A key path under `~user` for no such user cannot be read (pathlib raises rather than answer)."""
+        if not _is_pem_text(value) and value.startswith("~"):
+            try:
+                Path(value).expanduser()
+            except RuntimeError:
+                raise ValueError(f"cannot expand {value.split('/', 1)[0]}: no such user or home directory") from None
+        return value
 
 
 NOTES = {
@@ -279,8 +307,11 @@ class VonageProvider:
         options = HttpClientOptions(
             api_host=self.settings.api_host,
             timeout=max(1, math.ceil(self.settings.timeout)),
-            max_retries=1,
-            pool_maxsize=2,  # also bounds the SDK's own RemoteDisconnected retry loop
+            # No retries below callplay's own policy (callplay/retry.py), which alone knows a play from a stop.
+            max_retries=0,
+            # pool_maxsize also bounds the SDK's own loop that resends a request whose connection closed
+            # without an answer: 1 turns it off, since Vonage may have started a play before closing.
+            pool_maxsize=1,
         )
         try:
             http = HttpClient(Auth(application_id=self.settings.application_id, private_key=pem), options)
@@ -376,7 +407,7 @@ class VonageProvider:
         if request.interrupt:
             # A new PUT replaces the current playback of the same kind; --interrupt also ends the other kind.
             self._delete(voice, call_id, "talk" if endpoint == "stream" else "stream")
-        message = self._send_play(voice, call_id, endpoint, body)
+        message = self._send_play(voice, call_id, endpoint, body, request.control_id)
         return Playback(
             control_id=request.control_id,
             call_id=call_id,
@@ -397,15 +428,17 @@ class VonageProvider:
             warnings=warnings,
         )
 
-    def _send_play(self, voice: Voice, call_id: str, endpoint: str, body: dict[str, Any]) -> str:
+    def _send_play(
+        self, voice: Voice, call_id: str, endpoint: str, body: dict[str, Any], control_id: str | None = None
+    ) -> str:
         from vonage_voice import AudioStreamOptions, TtsStreamOptions
 
-        if endpoint == "stream":
-            result = self._call(
-                "play", call_id, lambda: voice.play_audio_into_call(call_id, AudioStreamOptions(**body))
-            )
-        else:
-            result = self._call("play", call_id, lambda: voice.play_tts_into_call(call_id, TtsStreamOptions(**body)))
+        def send() -> Any:
+            if endpoint == "stream":
+                return voice.play_audio_into_call(call_id, AudioStreamOptions(**body))
+            return voice.play_tts_into_call(call_id, TtsStreamOptions(**body))
+
+        result = self._call("play", call_id, send, control_id)
         return str(getattr(result, "message", ""))
 
     # -- stop --------------------------------------------------------------------------------------------
@@ -436,7 +469,7 @@ class VonageProvider:
 
         send = voice.stop_audio_stream if endpoint == "stream" else voice.stop_tts
         try:
-            return str(send(call_id).message)
+            return str(self._retried("stop", call_id, lambda: send(call_id)).message)
         except HttpRequestError as exc:
             status = exc.response.status_code
             if status in (400, 404, 409, 410):
@@ -444,6 +477,8 @@ class VonageProvider:
                 self._call("stop", call_id, lambda: voice.get_call(call_id))
                 return "nothing playing"
             self._raise(exc, "stop", call_id)
+        except CallplayError:
+            raise  # e.g. a bad CALLPLAY_RETRY_* variable (exit 3), not a failure of the request
         except Exception as exc:
             self._raise(exc, "stop", call_id)
 
@@ -488,13 +523,21 @@ class VonageProvider:
 
     # -- errors ------------------------------------------------------------------------------------------
 
-    def _call(self, verb: str, call_id: str, fn: Any) -> Any:
+    def _call(self, verb: str, call_id: str, fn: Any, control_id: str | None = None) -> Any:
         try:
-            return fn()
+            return self._retried(verb, call_id, fn, control_id)
         except CallplayError:
             raise
         except Exception as exc:
             self._raise(exc, verb, call_id)
+
+    def _retried(self, verb: str, call_id: str, fn: Callable[[], T], control_id: str | None = None) -> T:
+        """One SDK request under callplay's retry policy: a play is a PUT that starts audio (sent again only
+        when Vonage cannot have acted on it); stop's DELETEs and status's GET may be repeated."""
+        kind = {"play": retry.Kind.PLAY, "status": retry.Kind.READ}.get(verb, retry.Kind.IDEMPOTENT)
+        return retry.run(
+            fn, request=retry.Request(kind, call_id, control_id), classify=_failure, retry_policy=retry.policy()
+        )
 
     def _raise(self, exc: Exception, verb: str, call_id: str) -> NoReturn:
         raise _translate(exc, verb, call_id, self.settings) from None
@@ -529,11 +572,11 @@ def _silence_sdk_logger() -> None:
 
 
 def _mount_adapter(http: Any, ca_file: str | None, options: Any) -> None:
-    """Replace the SDK's https adapter: our retry policy, and `ca_file` trusted for this client only.
+    """Replace the SDK's https adapter: no urllib3 retries, and `ca_file` trusted for this client only.
 
     The SDK's urllib3 Retry also retries 413/429/503 answers after sleeping their Retry-After (capped at
-    six hours), which would hang a command silently; callplay reports those at once instead. Only failed
-    connections are retried: a request that may have reached Vonage is never sent twice.
+    six hours), which would hang a command silently, and resends after connection errors whatever the
+    request; callplay's retry policy (callplay/retry.py) retries instead, above the SDK.
     """
     if ca_file is not None and not os.path.isfile(ca_file):
         raise ConfigError(f"ca_file {ca_file} does not exist", "point ca_file at a PEM CA bundle, or remove it")
@@ -554,11 +597,13 @@ def _mount_adapter(http: Any, ca_file: str | None, options: Any) -> None:
             verify = ca_file if ca_file is not None else verify
             return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
-    retry = Retry(
+    no_retry = Retry(
         total=options.max_retries, connect=options.max_retries, read=0, status=0, other=0,
         backoff_factor=0.1, respect_retry_after_header=False,
     )  # fmt: skip
-    adapter = _Adapter(pool_connections=options.pool_connections, pool_maxsize=options.pool_maxsize, max_retries=retry)
+    adapter = _Adapter(
+        pool_connections=options.pool_connections, pool_maxsize=options.pool_maxsize, max_retries=no_retry
+    )
     http._session.mount("https://", adapter)
 
 
@@ -572,6 +617,7 @@ def _translate(exc: Exception, verb: str, call_id: str, settings: VonageSettings
     from vonage_utils.errors import VonageError
 
     host = settings.api_host
+    tried = retry.attempts_note(exc)
     if isinstance(exc, HttpRequestError):
         return _http_error(exc, verb, call_id)
     if isinstance(exc, rex.SSLError):
@@ -579,14 +625,22 @@ def _translate(exc: Exception, verb: str, call_id: str, settings: VonageSettings
             f"TLS to {host} failed for {verb}",
             "for the emulator, set ca_file to its CA (emulator serve --write-config does this)",
         )
-    if isinstance(exc, rex.Timeout):
-        return ProviderUnavailable(
-            f"Vonage ({host}) did not answer {verb} in {settings.timeout:g} s",
-            "try again; raise timeout in the profile if it keeps happening",
-        )
     if isinstance(exc, rex.RequestException):
+        # requests reports a read timeout under urllib3's retries as a ConnectionError: read the chain.
+        failure = retry.transport_failure(exc)
+        cause = failure.cause if failure is not None else ("timeout" if isinstance(exc, rex.Timeout) else None)
+        if cause == "timeout":
+            return ProviderUnavailable(
+                f"Vonage ({host}) did not answer {verb} in {settings.timeout:g} s{tried}",
+                retry.hint(exc, "try again; raise timeout in the profile if it keeps happening"),
+            )
+        if cause == "dropped":
+            return ProviderUnavailable(
+                f"the connection to Vonage ({host}) dropped during {verb}{tried}",
+                retry.hint(exc, "try again shortly"),
+            )
         return ProviderUnavailable(
-            f"cannot reach Vonage at {host} for {verb}",
+            f"cannot reach Vonage at {host} for {verb}{tried}",
             "check api_host and the network (or that the emulator is running)",
         )
     if isinstance(exc, ValidationError):
@@ -619,10 +673,18 @@ def _http_error(exc: Any, verb: str, call_id: str) -> CallplayError:
         detail["invalid_parameters"] = body["invalid_parameters"]
         what += ": " + ", ".join(f"{p.get('name')} ({p.get('reason')})" for p in body["invalid_parameters"][:5])
     message = f"Vonage rejected {verb} on call {call_id}: {status} {what}"
+    tried = retry.attempts_note(exc)
     if status >= 500:
         return ProviderUnavailable(
-            f"Vonage failed {verb} on call {call_id}: {status} {what}",
-            "a Vonage-side error: try again shortly",
+            f"Vonage failed {verb} on call {call_id}: {status} {what}{tried}",
+            retry.hint(exc, "a Vonage-side error: try again shortly"),
+            detail=detail,
+        )
+    if status == 429:  # the README's "unavailable" (exit 6): nothing is wrong with the request
+        after = retry.retry_after_of(response.headers.get("Retry-After"))
+        return ProviderUnavailable(
+            f"Vonage is rate limiting {verb} on call {call_id} (429){tried}",
+            retry.hint(exc, f"retry in {math.ceil(after)} s" if after is not None else "retry in a few seconds"),
             detail=detail,
         )
     hints = {
@@ -630,11 +692,22 @@ def _http_error(exc: Any, verb: str, call_id: str) -> CallplayError:
         "(Vonage keeps only its public half)",
         403: "the application may not use the Voice API: enable the Voice capability in the dashboard",
         404: f"this application has no call leg {call_id}: CALL must be the uuid of a Vonage call leg in progress",
-        429: f"Vonage is rate limiting: retry after {response.headers.get('Retry-After', 'a few')} s",
     }
     return ProviderRejected(
         message, hints.get(status, "check the request (callplay play --dry-run shows it)"), detail=detail
     )
+
+
+def _failure(exc: Exception) -> retry.Failure | None:
+    """What a failed Vonage request means for retrying it (callplay/retry.py)."""
+    from requests import exceptions as rex
+    from vonage_http_client.errors import HttpRequestError
+
+    if isinstance(exc, HttpRequestError):
+        return retry.status_failure(exc.response.status_code, exc.response.headers.get("Retry-After"))
+    if isinstance(exc, rex.RequestException):
+        return retry.transport_failure(exc)
+    return None
 
 
 _CHECK: type[Provider] = VonageProvider  # mypy checks the class against the protocol

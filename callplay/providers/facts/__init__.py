@@ -17,6 +17,14 @@ from dataclasses import dataclass
 # own range, which the other providers map onto theirs (Vonage: level -1..1) or refuse.
 VOLUME_RANGE_DB: tuple[float, float] = (-40.0, 40.0)
 VOLUME_RANGE_TEXT = f"{VOLUME_RANGE_DB[0]:g}..{VOLUME_RANGE_DB[1]:+g}"  # "-40..+40", for help and hints
+# The TTS settings `--voice`, `--language` and `--gender` set (they reach the provider as extras under these
+# keys, and `--option KEY=VALUE` may set them too): every provider with TTS reads or refuses them itself.
+TTS_OPTION_KEYS: tuple[str, ...] = ("voice", "language", "gender")
+# `--gender` on every provider that lets one choose: ACS `voiceKind`, SignalWire `gender`.
+TTS_GENDERS: tuple[str, ...] = ("female", "male")
+# A profile's callback_url: an absolute http(s) URL with a host, the only kind any provider posts events to
+# (a pydantic `pattern`, so a profile with ftp://... is a configuration error, exit 3, before anything is sent).
+CALLBACK_URL_PATTERN = r"(?i)^https?://[^\s/?#@]+(@[^\s/?#]+)?([/?#]\S*)?$"
 
 
 @dataclass(frozen=True)
@@ -43,4 +51,8 @@ class ProviderFacts:
     call_id_name: str  # what CALL is on this provider, for help: "call connection id"
     audio: AudioFacts
     volume_range_db: tuple[float, float] | None = None  # None: no playback volume at all
-    ssml: bool = False  # takes SSML as a play item
+    ssml: bool = False  # takes SSML as a play item (checked as a <speak> XML document before it is sent)
+    directions: tuple[str, ...] = ()  # what `--direction` takes; (): no play direction at all (exit 4)
+    options: tuple[str, ...] = ()  # `--option KEY`s it takes besides TTS_OPTION_KEYS; others are refused
+    max_loop: int | None = None  # the largest play count its API takes; None: no documented maximum
+    cache_id: bool = False  # takes `--cache-id` (a play source cache)

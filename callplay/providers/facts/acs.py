@@ -1,7 +1,8 @@
 """Azure Communication Services Call Automation: what it plays.
 
 WAV 16-bit PCM mono 16 kHz, or MP3 with an ID3v2 tag; other WAVs play nothing (PlayFailed 8535). No size or
-duration limit is documented. No playback volume.
+duration limit is documented. No playback volume, no play direction, no `--option` extras; `loop` is a
+boolean (until stopped), so there is no count to bound.
 """
 
 from __future__ import annotations
@@ -22,4 +23,5 @@ FACTS = ProviderFacts(
     ),
     volume_range_db=None,
     ssml=True,
+    cache_id=True,  # playSourceCacheId on each play source
 )

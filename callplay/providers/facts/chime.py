@@ -30,6 +30,9 @@ FACTS = ProviderFacts(
     ),
     volume_range_db=None,
     ssml=True,
+    # engine=standard|neural (Polly), leg=LEG-A|LEG-B (as --to), text_type=text|ssml: Speak's arguments.
+    options=("engine", "leg", "text_type"),
+    max_loop=None,  # PlayAudio's Repeat has no documented maximum: the profile's repeat_max bounds it
 )
 
 MAX_ACTIONS = 10  # actions per Lambda response
@@ -38,3 +41,21 @@ MAX_SPEAK_CHARS = 1000  # Speak's Text limit
 # PlayAudio's Repeat has no documented maximum: 100 is callplay's conservative default (repeat_max).
 DEFAULT_REPEAT_MAX = 100
 LEGS = ("LEG-A", "LEG-B")
+
+# What stops a running action. callplay stops a playback with an UpdateSipMediaApplicationCall whose Lambda
+# answers a new action list; the Amazon Chime SDK Developer Guide, "Updating in-progress calls"
+# (https://docs.aws.amazon.com/chime-sdk/latest/dg/update-sip-call.html), section "Understanding interruptible
+# and non-interruptable actions": "all actions that follow the in-progress action are replaced with the new
+# actions ... If Action 2 is interruptible, we stop it and execute new Action 1 instead. If Action 2 is not
+# interruptible, it completes before the new Action 1 starts ... If something interrupts an action, the Lambda
+# function is invoked with an ACTION_INTERRUPTED event ... Types of interruptible actions: PlayAudio,
+# RecordAudio, Pause". "Responding to invocations with action lists" (invoke-on-call-leg.html) says the same:
+# "The application finishes running the current action on a call", then replaces the old action set.
+# So a Speak (callplay's tts: and ssml: items) cannot be cut short: a stop replaces what follows it, and the
+# Speak plays to its end. A Hangup action is no way out: it is a new action too, so it waits for the Speak,
+# and it ends the call leg rather than the playback.
+INTERRUPTIBLE_ACTIONS = frozenset({"PlayAudio", "RecordAudio", "Pause"})
+# How fast Polly speaks, for saying how long an uninterruptible Speak may go on: about 150 words a minute,
+# some 15 characters a second, in English at the default rate. An estimate (callplay cannot ask Chime), shared
+# with the emulator's simulation of Speak so that what callplay says can be checked against it.
+SPEAK_CHARS_PER_S = 15.0

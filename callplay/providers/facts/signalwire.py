@@ -7,9 +7,13 @@ directions: `Calling.PlayRingtoneName` and `Calling.PlayDirection` in the publis
 
 from __future__ import annotations
 
-from callplay.providers.facts import VOLUME_RANGE_DB, AudioFacts, ProviderFacts
+from callplay.providers.facts import TTS_GENDERS, VOLUME_RANGE_DB, AudioFacts, ProviderFacts
 
 VOLUME_RANGE = VOLUME_RANGE_DB  # calling.play `volume`, in dB
+DIRECTIONS = ("listen", "speak", "both")
+GENDERS = TTS_GENDERS
+# calling.play `loop`: "type: integer, format: int32, minimum: 0" in the OpenAPI spec.
+MAX_LOOP = 2**31 - 1
 
 FACTS = ProviderFacts(
     name="signalwire",
@@ -25,10 +29,11 @@ FACTS = ProviderFacts(
     ),
     volume_range_db=VOLUME_RANGE,
     ssml=False,
+    directions=DIRECTIONS,
+    options=("ringtone",),  # ringtone=NAME[:SECONDS], a `ringtone` play item
+    max_loop=MAX_LOOP,
 )
 
-DIRECTIONS = ("listen", "speak", "both")
-GENDERS = ("female", "male")
 # fmt: off
 RINGTONES = frozenset([
     "au", "be", "ca", "cn", "cy", "cz", "de", "dk", "dz", "eg", "es", "fi", "fr", "hu", "il", "in", "jp",

@@ -22,6 +22,9 @@ FACTS = ProviderFacts(
     ),
     volume_range_db=VOLUME_RANGE_DB,
     ssml=True,
+    options=("style", "premium"),  # the talk endpoint's style (a number) and premium (a boolean)
+    # stream/talk `loop`: "minimum 0" and no documented maximum (the SDK's models: Field(ge=0)).
+    max_loop=None,
 )
 
 LEVEL_STEP = 0.1  # Vonage takes `level` in steps of 0.1

@@ -1,0 +1,51 @@
+"""The process's entry point (the `callplay` console script, `python -m callplay`): Ctrl-C and SIGTERM from
+the first instruction of callplay to the last end in exit 130, one line on stderr and no traceback.
+
+Outside a command (start-up imports, which take a good part of a second, and teardown) nothing has been
+started that would need stopping, so a signal ends the process there and then. While a command runs,
+callplay.cli.main turns both signals into KeyboardInterrupt, so that the core stops what it started (a
+`--wait` playback) before exiting 130; it puts this module's handler back when the command is over.
+
+This module imports only what the interpreter has already loaded, so the handlers are in before anything
+else is. callplay.cli.main stays callable on its own: the tests run it in-process, where nothing here runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+INTERRUPTED = 130  # ExitCode.INTERRUPTED, without importing callplay.errors before the handlers are in
+MESSAGE = b"error: interrupted\n"
+
+
+def main() -> int:
+    """Run callplay as this process and return its exit code (the console script passes it to sys.exit)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by whoever started us (`&`, nohup): stays so
+            signal.signal(signum, _exit_now)
+    from callplay.cli import main as cli_main
+
+    code = cli_main()
+    _flush()  # so that a signal during teardown, which ends the process at once, loses nothing
+    return code
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    """Exit 130 without a KeyboardInterrupt: raised into an import or into interpreter teardown (thread joins,
+    atexit), it would print a traceback; with SIG_DFL, SIGTERM would end the process by the signal (143)."""
+    _flush()
+    try:  # noqa: SIM105 - contextlib is not loaded yet at start-up, and need not be
+        os.write(2, MESSAGE)  # not print(): the main thread may be inside a write to sys.stderr right now
+    except OSError:
+        pass
+    os._exit(INTERRUPTED)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:  # noqa: SIM105 - as above
+            stream.flush()
+        except (OSError, ValueError, RuntimeError):  # closed (| head), or re-entered from the handler
+            pass
