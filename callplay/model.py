@@ -291,3 +291,31 @@ class ProfileList:
                 for p in self.profiles
             ],
         }
+
+
+@dataclass
+class CheckResult:
+    """profiles check: one harmless authenticated read through the provider's SDK, and how it went."""
+
+    profile: str
+    provider: str
+    step: str  # the read sent, e.g. "GET /calling/callConnections/{id} (a call that does not exist)"
+    reachable: bool | None = None  # None: not tried (the profile failed before any request)
+    authenticated: bool | None = None
+    detail: str = ""
+    failed_step: str | None = None
+    exit_code: int = 0
+    failure: Any = None  # the CallplayError that failed the check (rendered on stderr), not in the envelope
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "provider": self.provider,
+            "ok": self.exit_code == 0,
+            "reachable": self.reachable,
+            "authenticated": self.authenticated,
+            "step": self.step,
+            "failed_step": self.failed_step,
+            "detail": self.detail,
+        }

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from callplay.model import CallStatus, ControlResult, Event, EventList, Playback, ProfileList, ProfileView
+    from callplay.model import (
+        CallStatus,
+        CheckResult,
+        ControlResult,
+        Event,
+        EventList,
+        Playback,
+        ProfileList,
+        ProfileView,
+    )
 
 # rich is imported only where a table or a progress bar is drawn: JSON, JUnit and GitHub output (what CI
 # runs) skip its ~50 ms import. json and callplay.model load when first needed too: JUnit and GitHub output
@@ -238,6 +247,7 @@ def _builders() -> dict[type, Callable[[Any], list[TableSpec]]]:
         model.EventList: _event_list,
         model.ProfileView: _profile_view,
         model.ProfileList: _profile_list,
+        model.CheckResult: _check_result,
     }
 
 
@@ -327,6 +337,24 @@ def _profile_list(result: ProfileList) -> list[TableSpec]:
     rows = [[p.name, p.provider, "*" if p.is_default else "", p.source] for p in result.profiles]
     caption = f"config: {result.config_path or '(none: built-in demo profile)'}"
     return [TableSpec("Profiles", ["name", "provider", "default", "defined in"], rows, caption=caption)]
+
+
+def _check_result(result: CheckResult) -> list[TableSpec]:
+    def yes_no(value: bool | None) -> str:
+        return "not tried" if value is None else ("yes" if value else "no")
+
+    rows = [
+        ["profile", f"{result.profile} ({result.provider})"],
+        ["reachable", yes_no(result.reachable)],
+        ["authenticated", yes_no(result.authenticated)],
+    ]
+    if result.step:
+        rows.append(["read", result.step])
+    if result.failed_step:
+        rows.append(["failed step", result.failed_step])
+    if result.detail:
+        rows.append(["detail", result.detail])
+    return [TableSpec("Profile check", ["field", "value"], rows)]
 
 
 # -------------------------------------------------------------------- validate-audio's JUnit and GitHub

@@ -26,7 +26,8 @@ from callplay.values import (
 if TYPE_CHECKING:
     from callplay.core.play import WaitOptions
 
-FORMS = "a URL, a local file, s3://bucket/key, tts:TEXT, ssml:TEXT, ssml:@FILE or silence:SECONDS"
+FORMS = "a URL, a local file, s3://bucket/key, tts:TEXT, tts:@FILE, ssml:TEXT, ssml:@FILE or silence:SECONDS"
+STDIN = "-"  # --tts - / --ssml -: the text is read from standard input
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ def build_request(opts: PlayOptions) -> tuple[PlayRequest, WaitOptions]:
 
     _check_values(opts)
     texts = list(opts.sources or [])
+    from_stdin = [t for t in (opts.tts, opts.ssml) if t == STDIN] + [t for t in texts if t in ("tts:-", "ssml:-")]
+    if len(from_stdin) > 1:
+        raise UsageError("standard input can be read only once", "give only one of --tts - and --ssml -")
     if opts.tts is not None:
         texts.append(f"tts:{opts.tts}")
     if opts.ssml is not None:
@@ -135,9 +139,12 @@ def parse_source(
     text: str, *, voice: str | None = None, language: str | None = None, gender: str | None = None
 ) -> PlayItem:
     if text.startswith("tts:"):
-        body = text[4:]
+        body = _text(text[4:], "TTS", "tts:@FILE or --tts @FILE")
+        if text[4:] == STDIN or (text[4:].startswith("@") and not text[4:].startswith("@@")):
+            body = body.strip()  # the file's or the pipe's final newline is not spoken
+        check_text(body, "the TTS text", control=True)
         if not body.strip():
-            raise UsageError("tts: needs some text", 'e.g. tts:"Please hold"')
+            raise UsageError("tts: needs some text", 'e.g. --tts "Please hold", --tts @prompt.txt or --tts -')
         return Tts(body, voice=voice, language=language, gender=gender)
     if text.startswith("ssml:"):
         return Ssml(_ssml(text[5:]))
@@ -159,22 +166,47 @@ def parse_source(
 
 
 def _ssml(body: str) -> str:
-    """The SSML text, read from FILE for ssml:@FILE; whether it is a <speak> document is checked by the core
-    for the providers that take SSML (callplay.core.checks.check_ssml)."""
-    if body.startswith("@"):
-        path = expand_path(body[1:], "the SSML file")
-        if path.exists() and not path.is_file():  # reading a FIFO would block; a directory is no document
-            raise UsageError(f"SSML file {path} is not a regular file", "give a readable UTF-8 file: ssml:@FILE")
-        try:
-            body = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise UsageError(
-                f"cannot read SSML file {path}: {reason}", "give a readable UTF-8 file: ssml:@FILE"
-            ) from None
+    """The SSML text, read from FILE for ssml:@FILE or from stdin for `-`; whether it is a <speak> document is
+    checked by the core for the providers that take SSML (callplay.core.checks.check_ssml)."""
+    body = _text(body, "SSML", "ssml:@FILE or --ssml @FILE")
+    check_text(body, "the SSML text", control=True)
     if not body.strip():
         raise UsageError("ssml: needs a <speak> document", 'e.g. ssml:"<speak>Hello</speak>" or ssml:@prompt.xml')
     return body
+
+
+def _text(body: str, what: str, form: str) -> str:
+    """The text of a tts: or ssml: SOURCE: `-` is standard input, `@FILE` the file's (UTF-8), `@@...` a literal
+    `@...`, anything else itself."""
+    if body == STDIN:
+        return _stdin(what)
+    if body.startswith("@@"):
+        return body[1:]
+    if not body.startswith("@"):
+        return body
+    hint = f"give a readable UTF-8 file: {form}"
+    if not body[1:]:
+        raise UsageError(f"{what} @ names no file", f"{hint} (@@ for a text that starts with @)")
+    path = expand_path(body[1:], f"the {what} file")
+    if path.exists() and not path.is_file():  # reading a FIFO would block; a directory is no document
+        raise UsageError(f"{what} file {path} is not a regular file", hint)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot read {what} file {path}: {reason}", hint) from None
+
+
+def _stdin(what: str) -> str:
+    import sys
+
+    hint = f"pipe the {what} text in, e.g. echo 'Please hold' | callplay play CALL --{what.lower()} -"
+    if sys.stdin is None or sys.stdin.closed:
+        raise UsageError(f"no standard input to read the {what} text from", hint)
+    try:
+        return sys.stdin.read()
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"cannot read the {what} text from standard input: {exc}", hint) from None
 
 
 def _seconds(text: str) -> float:

@@ -14,7 +14,8 @@ __callplay_subs() {
         "loop") echo "" ;;
         "pause") echo "" ;;
         "play") echo "" ;;
-        "profiles") echo "list show" ;;
+        "profiles") echo "check list show" ;;
+        "profiles check") echo "" ;;
         "profiles list") echo "" ;;
         "profiles show") echo "" ;;
         "resume") echo "" ;;
@@ -26,13 +27,13 @@ __callplay_subs() {
 }
 __callplay_opts() {
     case "$1" in
-        "") echo "--version --help" ;;
+        "") echo "--version --debug --help" ;;
         "chime") echo "--help" ;;
         "chime lambda-package") echo "--out --hooks --output --help" ;;
         "completions") echo "--help" ;;
         "convert") echo "--target --profile --out --in-place --normalize --peak-dbfs --trim --encoding --include --exclude --output --jobs --help" ;;
         "emulator") echo "--help" ;;
-        "emulator serve") echo "--host --port --tls-port --face --call --calls --any-call --speed --write-config --state-dir --help" ;;
+        "emulator serve") echo "--host --port --tls-port --face --call --calls --any-call --speed --write-config --state-dir --force --help" ;;
         "events") echo "--help" ;;
         "events list") echo "--control-id --call --limit --profile --output --help" ;;
         "events listen") echo "--port --host --count --timeout --profile --allow-unsigned --output --help" ;;
@@ -40,6 +41,7 @@ __callplay_opts() {
         "pause") echo "--control-id --profile --output --help" ;;
         "play") echo "--tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
         "profiles") echo "--help" ;;
+        "profiles check") echo "--output --help" ;;
         "profiles list") echo "--output --help" ;;
         "profiles show") echo "--output --help" ;;
         "resume") echo "--control-id --profile --output --help" ;;

@@ -83,6 +83,8 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     plain.write_text("not a directory\n")
     latin1 = tmp_path / "latin1.xml"
     latin1.write_bytes("<speak>caf\xe9</speak>".encode("latin-1"))
+    blank = tmp_path / "blank.txt"
+    blank.write_text("  \n\n")
     bad_name = os.fsencode(tmp_path) + b"/caf\xe9.wav"  # a name that is not UTF-8, as argv delivers it
     with open(bad_name, "wb") as fh:
         fh.write(wav.read_bytes())
@@ -94,6 +96,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
             "file": str(plain),
             "missing": str(tmp_path / "no-such-file.wav"),
             "latin1": str(latin1),
+            "blank": str(blank),
             "badname": os.fsdecode(bad_name),
             "out": str(tmp_path / "out"),
             "tmp": str(tmp_path),
@@ -355,6 +358,15 @@ SOURCES: dict[str, tuple[int, dict[str, int]]] = {
     "https:// example.com/a.wav": (USAGE, {}),
     "https://example.com/\udce9.wav": (USAGE, {}),
     "tts:caf\udce9": (USAGE, {}),
+    # issue 12: tts:@FILE and tts:- (stdin: empty in every row)
+    "tts:@{missing}": (USAGE, {}),
+    "tts:@{dir}": (USAGE, {}),
+    "tts:@{fifo}": (USAGE, {}),
+    "tts:@{latin1}": (USAGE, {}),
+    "tts:@{blank}": (USAGE, {}),
+    "tts:@": (USAGE, {}),
+    "tts:-": (USAGE, {}),
+    "ssml:@{blank}": (USAGE, {}),
 }
 # A source a provider treats differently runs on every provider; the others on one profile each, in turn.
 SOURCE_ROWS = [
@@ -743,6 +755,23 @@ OTHER_ROWS = [
     case(("nope",), USAGE, id="unknown-command"),
     case(("play", "c1", "--bogus"), USAGE, id="unknown-option"),
     case(("volume", "c1"), USAGE, id="volume-no-level"),
+    # issue 12: --tts/--ssml from a file or stdin (empty in every row)
+    case(("play", "c1", "--tts", "@{missing}", "--dry-run"), USAGE, id="tts-file-missing"),
+    case(("play", "c1", "--tts", "@{fifo}", "--dry-run"), USAGE, id="tts-file-fifo"),
+    case(("play", "c1", "--tts", "@{blank}", "--dry-run"), USAGE, id="tts-file-blank"),
+    case(("play", "c1", "--tts", "-", "--dry-run"), USAGE, id="tts-stdin-empty"),
+    case(("play", "c1", "--ssml", "-", "--dry-run"), USAGE, id="ssml-stdin-empty"),
+    case(("play", "c1", "--tts", "-", "--ssml", "-", "--dry-run"), USAGE, id="tts-and-ssml-both-stdin"),
+    case(("loop", "c1", "--ssml", "@{dir}", "--dry-run"), USAGE, id="loop-ssml-file-directory"),
+    # issue 12: global options before the command
+    case(("-p",), USAGE, id="global-profile-no-value"),
+    case(("-p", "--output", "json", "play", "c1", "--tts", "hi"), USAGE, id="global-profile-option-as-value"),
+    case(("play", "c1", "--tts", "hi", "-o"), USAGE, id="output-no-value-after"),
+    case(("--output=", "play", "c1", "--tts", "hi"), USAGE, id="global-output-empty"),
+    case(("-o", "json"), USAGE, id="global-option-no-command"),
+    case(("-o", "yaml", "play", "c1", "--tts", "hi", "--dry-run"), USAGE, id="global-output-unknown"),
+    case(("-p", "emulator-acs", "chime", "lambda-package"), USAGE, id="global-profile-not-taken"),
+    case(("-p", "no-such-profile", "play", "c1", "--tts", "hi", "--dry-run"), CONFIG, id="global-profile-unknown"),
 ]
 
 

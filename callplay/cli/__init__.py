@@ -6,6 +6,7 @@ Nothing imported here may import a provider SDK (tests check `callplay --help` w
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -18,8 +19,11 @@ import typer
 from callplay import __version__, interrupts
 from callplay.errors import ExitCode
 
+DEBUG_ENV = "CALLPLAY_DEBUG"
+
 app = typer.Typer(
     name="callplay",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Play audio into live phone calls (ACS, SignalWire, Vonage, Amazon Chime SDK) and control it.",
     no_args_is_help=True,
     add_completion=False,
@@ -37,6 +41,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of an unexpected error (CALLPLAY_DEBUG=1); anywhere on the line."
+    ),
 ) -> None:
     """callplay: play audio into live phone calls and control the playback."""
 
@@ -150,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     excepthook = sys.excepthook  # Typer installs its own on every call
     try:
         with _signals_as_interrupt():
-            register_for(args)
-            code = _invoke(args, entry)
+            code = _run(args, entry)
     except KeyboardInterrupt:  # one that got past the command and Typer
         code = int(ExitCode.INTERRUPTED)
     finally:
@@ -161,6 +167,34 @@ def main(argv: list[str] | None = None) -> int:
     if entry:
         options.end_now_if_asked(code)
     return code
+
+
+def _run(args: list[str], entry: bool) -> int:
+    """Global options moved to after the command (callplay.cli.globalopts), then the app, under --debug."""
+    from callplay.cli import globalopts
+    from callplay.errors import UsageError
+
+    try:
+        leading = globalopts.take_leading(args)
+        register_for(leading.rest)
+        given, debug = globalopts.rewrite(args, leading, _command())
+    except UsageError as err:
+        from callplay import output
+        from callplay.cli.usage import output_format
+
+        output.render_error("", err, "json" if output_format(args) == "json" else "table")
+        return int(ExitCode.USAGE)
+    saved = os.environ.get(DEBUG_ENV)
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    try:
+        return _invoke(given, entry and given == args)
+    finally:
+        if debug and not entry:  # an in-process caller gets its environment back
+            if saved is None:
+                os.environ.pop(DEBUG_ENV, None)
+            else:
+                os.environ[DEBUG_ENV] = saved
 
 
 def _invoke(args: list[str], entry: bool) -> int:
@@ -199,7 +233,9 @@ def _command() -> Any:
     key = tuple(sorted(_registered))
     command = _built.get(key)
     if command is None:
-        command = _built[key] = typer.main.get_command(app)
+        from callplay.cli.helptext import polish
+
+        command = _built[key] = polish(typer.main.get_command(app))
     return command
 
 

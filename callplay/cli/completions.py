@@ -18,13 +18,14 @@ def script(shell: str) -> str:
 
 def _command_tree() -> Any:
     from callplay.cli import app, register_all
+    from callplay.cli.helptext import polish
 
     register_all()  # `callplay completions` registered only itself
-    return typer.main.get_command(app)
+    return polish(typer.main.get_command(app))
 
 
-def completions(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")]) -> None:
-    """Print a shell completion script (e.g. callplay completions bash > /etc/bash_completion.d/callplay)."""
+def completions(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", metavar="SHELL")]) -> None:
+    """Print a shell completion script for bash, zsh or fish, to save where your shell loads completions."""
     from callplay.cli.options import fail
     from callplay.errors import UsageError
 

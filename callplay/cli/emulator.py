@@ -35,6 +35,9 @@ def serve(
             help="Keep the TLS CA and keys here (default: a folder under callplay's state dir, removed on exit).",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --write-config replace a file the emulator did not write.")
+    ] = False,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C or SIGTERM."""
     from callplay import output
@@ -55,6 +58,7 @@ def serve(
             write_config=write_config,
             state_dir=state_dir,
             on_ready=output.emulator_banner,
+            force=force,
         ),
     )
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 SourcesArg = Annotated[
     list[str] | None,
     typer.Argument(
-        help="What to play, in order: URL, local file, s3://bucket/key, tts:TEXT, ssml:TEXT, ssml:@FILE, "
-        "silence:SECONDS.",
+        help="What to play, in order: URL, local file, s3://bucket/key, tts:TEXT, tts:@FILE, ssml:TEXT, "
+        "ssml:@FILE, silence:SECONDS.",
         show_default=False,
         metavar="[SOURCE]...",
     ),
@@ -31,8 +31,14 @@ CallArg = Annotated[
         metavar="CALL",
     ),
 ]
-TtsOpt = Annotated[str | None, typer.Option("--tts", help="Append one text-to-speech item (quick form of tts:TEXT).")]
-SsmlOpt = Annotated[str | None, typer.Option("--ssml", help="Append one SSML item (text, or @FILE).")]
+TtsOpt = Annotated[
+    str | None,
+    typer.Option("--tts", help="Append one text-to-speech item: TEXT, @FILE, or - for stdin (@@TEXT for a leading @)."),
+]
+SsmlOpt = Annotated[
+    str | None,
+    typer.Option("--ssml", help="Append one SSML item: TEXT, @FILE, or - for stdin (@@TEXT for a leading @)."),
+]
 VoiceOpt = Annotated[str | None, typer.Option("--voice", help="TTS voice, e.g. en-US-JennyNeural or Joanna.")]
 LanguageOpt = Annotated[str | None, typer.Option("--language", help="TTS language/locale, e.g. en-US.")]
 GenderOpt = Annotated[

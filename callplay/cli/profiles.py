@@ -30,5 +30,20 @@ def show_profile(
     run("profiles show", output, lambda: config.profile_view(name))
 
 
+@profiles_app.command("check")
+def check_profile(
+    name: Annotated[str | None, typer.Argument(help="Profile name (default: the default profile).")] = None,
+    output: OutputOpt = "table",
+) -> None:
+    """Prove a profile's credentials with one harmless authenticated read (nothing is created or changed).
+
+    Exit 0 when the provider accepted them, 3 for a profile that does not validate, 5 when the provider
+    refused them, 6 when it could not be reached.
+    """
+    from callplay.core.profiles import check_profile as check
+
+    run("profiles check", output, lambda: check(name))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(profiles_app, name="profiles")

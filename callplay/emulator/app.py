@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from callplay.emulator.state import World
 
 log = logging.getLogger("callplay.emulator")
+# The first line of the config `emulator serve --write-config` writes: it replaces only a file that starts so.
+CONFIG_MARKER = "# Written by `callplay emulator serve`"
 ADMIN_PREFIX = "/_emulator"
 SHUTDOWN_GRACE = 2.0  # seconds stop() gives a request in flight
 
@@ -417,7 +419,7 @@ class EmulatorServer:
 
         from callplay.fileio import write_bytes
 
-        header = b"# Written by `callplay emulator serve`; valid while that emulator runs.\n"
+        header = f"{CONFIG_MARKER}; valid while that emulator runs.\n".encode()
         write_bytes(path, header + tomli_w.dumps(self.config_dict()).encode(), secret=True)
 
     def key_dir(self) -> Path:

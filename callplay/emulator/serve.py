@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callplay.config import DEMO_ACCESS_KEY
-from callplay.emulator.app import FACE_NAMES, EmulatorServer, default_faces
+from callplay.emulator.app import CONFIG_MARKER, FACE_NAMES, EmulatorServer, default_faces
 from callplay.emulator.state import World
 from callplay.errors import UsageError
 from callplay.fileio import check_output, output_error
@@ -54,6 +54,7 @@ def serve_emulator(
     write_config: Path | None,
     state_dir: Path | None,
     on_ready: Callable[[dict[str, Any]], None],
+    force: bool = False,
 ) -> EmulatorSummary:
     """Serve in the foreground until Ctrl-C or SIGTERM; `on_ready` gets the URLs, calls and profiles."""
     _check_arguments(host, port, tls_port, faces, calls, n_calls, speed)
@@ -62,6 +63,8 @@ def serve_emulator(
     state_dir = expand_path(str(state_dir), "--state-dir") if state_dir is not None else None
     if write_config is not None:  # a directory or a missing folder: exit 2 now, before anything binds
         check_output(write_config, **CONFIG_OPTION)
+        if not force:
+            _check_own_config(write_config)
     world = World(speed=speed, auto_create=any_call)
     server = EmulatorServer(
         world, default_faces(faces or None), host=host, port=port, tls_port=tls_port, state_dir=state_dir
@@ -115,6 +118,23 @@ def _check_arguments(
         raise UsageError(
             f"--speed {speed:g} is not a positive number up to {MAX_SPEED:g}",
             "1 is real time; 10 runs ten times faster",
+        )
+
+
+def _check_own_config(path: Path) -> None:
+    """Refuse to replace a config the emulator did not write (its first line is CONFIG_MARKER): a user's
+    hand-written config would be lost. An empty file, a FIFO or /dev/stdout is written as before."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as stream:
+            first = stream.readline(200)
+    except OSError:
+        return  # what cannot be read is refused (or not) by the write itself, with its own message
+    if not first.startswith(CONFIG_MARKER.encode()):
+        raise UsageError(
+            f"--write-config {path} is a file emulator serve did not write; not replacing it",
+            f"choose another path, or pass --force to replace {path} (its contents are lost)",
         )
 
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from callplay.errors import ConfigError, ProviderRejected, ProviderUnavailable, 
 from callplay.model import (
     Audio,
     CallStatus,
+    CheckResult,
     ControlResult,
     Participant,
     Playback,
@@ -331,6 +333,25 @@ class AcsProvider:
             participants=[_participant(p) for p in participants],
             detail={"server call id": props.server_call_id, "correlation id": props.correlation_id},
         )
+
+    # -- check -------------------------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        # A call that cannot exist: 404 proves the key was accepted (ACS checks the HMAC before the lookup),
+        # 401 that it was not. Nothing is created or changed.
+        probe = f"callplay-check-{uuid.uuid4().hex}"
+        step = "GET /calling/callConnections/{id} (a call that does not exist)"
+        try:
+            with self._errors(probe):
+                connection = self.client().get_call_connection(probe)
+                self._send(retry.Kind.READ, probe, connection.get_call_properties)
+        except ProviderRejected as err:
+            if err.code != "not_found":
+                raise
+            detail = "ACS answered 404 for a call that does not exist: the access key is accepted"
+        else:
+            detail = "ACS answered"
+        return CheckResult(self.profile, self.name, step, reachable=True, authenticated=True, detail=detail)
 
     # -- errors ------------------------------------------------------------------------------------------
 

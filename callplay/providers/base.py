@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from callplay.model import CallStatus, ControlResult, Playback, PlaybackRecord, PlayRequest
+from callplay.model import CallStatus, CheckResult, ControlResult, Playback, PlaybackRecord, PlayRequest
 
 ALL_VERBS = frozenset({"play", "loop", "stop", "pause", "resume", "volume", "status"})
 
@@ -70,6 +70,11 @@ class Provider(Protocol):
     def stop(self, call_id: str, *, control_id: str | None, record: PlaybackRecord | None) -> ControlResult: ...
 
     def status(self, call_id: str) -> CallStatus: ...
+
+    def check(self) -> CheckResult:
+        """One harmless authenticated read (`profiles check`): returns on success (reachable, authenticated);
+        raises ProviderRejected when the credentials are refused, ProviderUnavailable when unreachable."""
+        ...
 
     def close(self) -> None: ...
 

@@ -38,6 +38,7 @@ from callplay.model import (
     TERMINAL_STATES,
     Audio,
     CallStatus,
+    CheckResult,
     ControlResult,
     Playback,
     PlaybackRecord,
@@ -358,6 +359,17 @@ class ChimeProvider:
         return CallStatus(
             call_id=call_id, profile=self.profile, provider=self.name, state=None, notes=[CALL_STATUS_NOTE]
         )
+
+    def check(self) -> CheckResult:
+        sma_id = self._check_ids("check")
+        voice = self._client("chime-sdk-voice")
+        step = f"GET /sip-media-applications/{sma_id}"
+        try:
+            self._aws(retry.Kind.READ, None, lambda: voice.get_sip_media_application(SipMediaApplicationId=sma_id))
+        except Exception as exc:
+            raise self._mapped(exc, what=f"reading SIP media application {sma_id}") from None
+        detail = "Chime returned the SIP media application: the AWS credentials are accepted"
+        return CheckResult(self.profile, self.name, step, reachable=True, authenticated=True, detail=detail)
 
     def close(self) -> None:
         for client in self._clients.values():

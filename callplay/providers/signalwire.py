@@ -28,6 +28,7 @@ from callplay.model import (
     TERMINAL_STATES,
     Audio,
     CallStatus,
+    CheckResult,
     ControlResult,
     Playback,
     PlaybackRecord,
@@ -306,6 +307,13 @@ class SignalWireProvider:
                 "SignalWire lists no participants: a play reaches the call by --direction",
             ],
         )
+
+    def check(self) -> CheckResult:
+        # The smallest authenticated read there is: one voice log (nothing is created or changed).
+        self._call("(list)", lambda c: c.logs.voice.list(page_size=1), what="voice logs", kind=retry.Kind.READ)
+        step = f"GET {VOICE_LOGS_PATH}?page_size=1"
+        detail = "SignalWire listed the voice logs: the project and token are accepted"
+        return CheckResult(self.profile, self.name, step, reachable=True, authenticated=True, detail=detail)
 
     # -- plumbing -------------------------------------------------------------------------------------------
 

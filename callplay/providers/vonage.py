@@ -35,6 +35,7 @@ from callplay.errors import (
 from callplay.model import (
     Audio,
     CallStatus,
+    CheckResult,
     ControlResult,
     Participant,
     Playback,
@@ -520,6 +521,18 @@ class VonageProvider:
                 "the playbacks listed are callplay's record of what it started.",
             ],
         )
+
+    # -- check -------------------------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        from vonage_voice.models import ListCallsFilter
+
+        voice = self._client()
+        # One page of one call: the smallest authenticated read of the Voice API (nothing changes).
+        self._call("list calls", "(any)", lambda: voice.list_calls(ListCallsFilter(page_size=1)))
+        step = "GET /v1/calls?page_size=1"
+        detail = "Vonage listed the calls: the application id and private key are accepted"
+        return CheckResult(self.profile, self.name, step, reachable=True, authenticated=True, detail=detail)
 
     # -- errors ------------------------------------------------------------------------------------------
 
