@@ -25,11 +25,26 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by whoever started us (`&`, nohup): stays so
             signal.signal(signum, _exit_now)
-    from callplay.cli import main as cli_main
+    try:
+        from callplay.cli import main as cli_main
 
-    code = cli_main()
+        code = cli_main()
+    except KeyboardInterrupt:
+        # A signal in the instant cli.main's own handler was in but its try was not (entering or leaving it):
+        # uncaught, Python would end the process by SIGINT (-2) instead of exiting 130.
+        cli = sys.modules.get("callplay.cli")
+        if cli is None or not cli._interrupt_reported():
+            _write_message()
+        code = INTERRUPTED
     _flush()  # so that a signal during teardown, which ends the process at once, loses nothing
     return code
+
+
+def _write_message() -> None:
+    try:  # noqa: SIM105 - contextlib is not loaded yet at start-up, and need not be
+        os.write(2, MESSAGE)
+    except OSError:
+        pass
 
 
 def _exit_now(signum: int, frame: object) -> None:
