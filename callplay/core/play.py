@@ -11,7 +11,7 @@ from callplay.core.checks import check_request
 from callplay.core.control import still_playing_error
 from callplay.core.session import Session, session
 from callplay.errors import CallplayError, Interrupted, ProviderRejected, ProviderUnavailable
-from callplay.model import Playback, PlaybackRecord, PlayRequest, now_iso
+from callplay.model import Playback, PlaybackRecord, PlayRequest
 from callplay.retry import MAY_HAVE_STARTED
 
 if TYPE_CHECKING:
@@ -64,17 +64,7 @@ def _play(
 
 
 def _unknown(s: Session, call_id: str, request: PlayRequest) -> Playback:
-    return Playback(
-        control_id=request.control_id,
-        call_id=call_id,
-        profile=s.profile.name,
-        provider=s.profile.provider,
-        state="unknown",
-        sources=request.sources(),
-        loop=request.loop,
-        targets=request.targets,
-        volume_db=request.volume_db,
-    )
+    return _playback_of(s, call_id, request, "unknown")
 
 
 def _dry_run(s: Session, call_id: str, request: PlayRequest) -> Playback:
@@ -82,18 +72,24 @@ def _dry_run(s: Session, call_id: str, request: PlayRequest) -> Playback:
 
     # The URL play would send, without minting a token for it; the token (and any other secret) is masked.
     request.callback_url = callback_url_for(s, request.callback_url, mint=False)
+    pb = _playback_of(s, call_id, request, "dry-run")
+    pb.request = redact(s.provider.describe_play(call_id, request), known_secrets(s.profile))
+    pb.warnings = s.warnings
+    return pb
+
+
+def _playback_of(s: Session, call_id: str, request: PlayRequest, state: str) -> Playback:
+    """The playback `request` describes, as callplay knows it before the provider has answered."""
     return Playback(
         control_id=request.control_id,
         call_id=call_id,
         profile=s.profile.name,
         provider=s.profile.provider,
-        state="dry-run",
+        state=state,
         sources=request.sources(),
         loop=request.loop,
         targets=request.targets,
         volume_db=request.volume_db,
-        request=redact(s.provider.describe_play(call_id, request), known_secrets(s.profile)),
-        warnings=s.warnings,
     )
 
 
@@ -182,17 +178,17 @@ def _interrupted(s: Session, call_id: str, request: PlayRequest, *, stop: bool, 
 
 
 def _requested(s: Session, call_id: str, request: PlayRequest) -> PlaybackRecord:
-    now = now_iso()
+    pb = _playback_of(s, call_id, request, "requested")
     return PlaybackRecord(
-        control_id=request.control_id,
-        call_id=call_id,
-        profile=s.profile.name,
-        provider=s.profile.provider,
-        state="requested",
-        sources=request.sources(),
-        loop=request.loop,
-        volume_db=request.volume_db,
-        created_at=now,
-        updated_at=now,
+        control_id=pb.control_id,
+        call_id=pb.call_id,
+        profile=pb.profile,
+        provider=pb.provider,
+        state=pb.state,
+        sources=pb.sources,
+        loop=pb.loop,
+        volume_db=pb.volume_db,
+        created_at=pb.created_at,
+        updated_at=pb.created_at,
         last_event=None,
     )
