@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from callplay.errors import ConfigError
+from callplay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from callplay.model import ProfileList, ProfileView
@@ -268,9 +268,16 @@ def _pick_value(
     return None, None, None
 
 
+def _check_given_name(name: str | None) -> None:
+    """`-p ""` (or an empty NAME) is a mistake, not a request for the default profile."""
+    if name is not None and not name.strip():
+        raise UsageError("the profile name is empty", "give a profile name (callplay profiles list), or leave it out")
+
+
 def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = None) -> Profile:
     from callplay.providers import provider_class
 
+    _check_given_name(name)
     cfg = load_file()
     name = name or global_settings().profile or default_profile_name(cfg)
     profiles = _profiles(cfg)
@@ -338,6 +345,7 @@ def _provider_hint() -> str:
 
 def provider_of_profile(name: str | None) -> str:
     """The provider a profile names, without validating its settings (validate-audio --profile)."""
+    _check_given_name(name)
     cfg = load_file()
     name = name or global_settings().profile or default_profile_name(cfg)
     profiles = _profiles(cfg)

@@ -110,6 +110,7 @@ complete -c callplay -n '__fish_seen_subcommand_from play' -l help -d 'Show help
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and not __fish_seen_subcommand_from check list show' -a check -d 'Prove a profiles credentials with one harmless'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and not __fish_seen_subcommand_from check list show' -a list -d 'List the profiles, their providers and the default'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and not __fish_seen_subcommand_from check list show' -a show -d 'Show a profiles settings and where each value came from;'
+complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from check' -l profile -d 'Profile from the config file (default: its default)'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from check' -l output -d 'table (for people) or json (one envelope on stdout, for scripts)' -x -a 'table json'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from check' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from list' -l output -d 'table (for people) or json (one envelope on stdout, for scripts)' -x -a 'table json'

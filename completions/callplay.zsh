@@ -43,7 +43,7 @@ __callplay_opts() {
         "pause") echo "--control-id --profile --output --help" ;;
         "play") echo "--tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
         "profiles") echo "--help" ;;
-        "profiles check") echo "--output --help" ;;
+        "profiles check") echo "--profile --output --help" ;;
         "profiles list") echo "--output --help" ;;
         "profiles show") echo "--output --help" ;;
         "resume") echo "--control-id --profile --output --help" ;;

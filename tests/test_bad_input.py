@@ -677,6 +677,19 @@ OTHER_ROWS = [
     # profiles
     case(("profiles", "show", "nope"), CONFIG, id="profiles-show-unknown"),
     case(("profiles", "show", "\udcff"), CONFIG, id="profiles-show-not-utf8"),
+    case(("profiles", "check", "nope"), CONFIG, id="profiles-check-unknown"),
+    case(("profiles", "check", "-p", "nope"), CONFIG, id="profiles-check-p-unknown"),
+    case(("profiles", "check", ""), USAGE, id="profiles-check-empty"),
+    case(("profiles", "show", ""), USAGE, id="profiles-show-empty"),
+    case(("play", "c1", "--tts", "hi", "--dry-run", "-p", ""), USAGE, id="play-empty-profile"),
+    case(("validate-audio", "{wav}", "-p", ""), USAGE, id="validate-empty-profile"),
+    case(("profiles", "check", "\udcff"), CONFIG, id="profiles-check-not-utf8"),
+    # emulator serve --write-config onto a file it did not write (hand-written: {file})
+    case(
+        ("emulator", "serve", "--port", "0", "--tls-port", "0", "--write-config", "{file}"),
+        USAGE,
+        id="emulator-write-config-foreign-file",
+    ),
     # completions
     case(("completions", "powershell"), USAGE, id="completions-unknown-shell"),
     case(("completions", ""), USAGE, id="completions-empty"),

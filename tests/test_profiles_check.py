@@ -64,3 +64,11 @@ def test_unknown_profile_is_a_config_error(config_file: Path) -> None:
     result = run_cli("profiles", "check", "no-such-profile")
     assert result.exit_code == 3
     assert "error: unknown profile" in result.stderr and "hint: " in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [("profiles", "check", "-p", "emulator-vonage"), ("-p", "emulator-vonage", "profiles", "check")]
+)
+def test_the_profile_can_be_named_with_p_as_on_every_command(config_file: Path, argv: tuple[str, ...]) -> None:
+    data = run_cli(*argv, "-o", "json").data()
+    assert (data["profile"], data["provider"], data["ok"]) == ("emulator-vonage", "vonage", True)

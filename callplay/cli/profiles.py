@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from callplay.cli.options import OutputOpt, run
+from callplay.cli.options import OutputOpt, ProfileOpt, run
 
 profiles_app = typer.Typer(help="Profiles from the config file (and the built-in demo profile).", no_args_is_help=True)
 
@@ -33,6 +33,7 @@ def show_profile(
 @profiles_app.command("check")
 def check_profile(
     name: Annotated[str | None, typer.Argument(help="Profile name (default: the default profile).")] = None,
+    profile: ProfileOpt = None,
     output: OutputOpt = "table",
 ) -> None:
     """Prove a profile's credentials with one harmless authenticated read (nothing is created or changed).
@@ -42,7 +43,8 @@ def check_profile(
     """
     from callplay.core.profiles import check_profile as check
 
-    run("profiles check", output, lambda: check(name))
+    # -p NAME (as on every other command, and before the subcommand) names the profile too.
+    run("profiles check", output, lambda: check(name if name is not None else profile))
 
 
 def register(app: typer.Typer) -> None:
