@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from callplay import paths
 from callplay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from callplay.model import ProfileList, ProfileView
+    from callplay.model import ProfileList, ProfileSummary, ProfileView
 
 DEMO_PROFILE = "demo"
 # Not a secret: the key the embedded demo emulator accepts (base64, as ACS access keys are).
@@ -61,24 +61,10 @@ def _global_settings(key: tuple[tuple[str, str], ...]) -> GlobalSettings:
     return GlobalSettings()
 
 
-def _platform_dir(kind: str) -> Path:
-    home = Path.home()
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "callplay"
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA" if kind == "config" else "LOCALAPPDATA") or str(home)
-        return Path(base) / "callplay"
-    xdg = {"config": "XDG_CONFIG_HOME", "state": "XDG_STATE_HOME"}[kind]
-    default = {"config": home / ".config", "state": home / ".local" / "state"}[kind]
-    return Path(os.environ.get(xdg) or default) / "callplay"
-
-
 def config_path() -> Path:
     explicit = global_settings().config
-    if not explicit:
-        return _platform_dir("config") / "config.toml"
     try:
-        return explicit.expanduser()
+        return paths.config_path(explicit)
     except RuntimeError:  # ~user for no such user
         raise ConfigError(
             f"cannot expand CALLPLAY_CONFIG {explicit}: no such user or home directory",
@@ -88,10 +74,10 @@ def config_path() -> Path:
 
 def state_dir() -> Path:
     explicit = global_settings().state_dir
-    path = explicit if explicit else _platform_dir("state")
+    path = explicit or paths.platform_dir("state")  # as the messages name it until it is expanded
     where = "CALLPLAY_STATE_DIR" if explicit else "the state directory"
     try:
-        path = path.expanduser()
+        path = paths.state_dir_path(explicit)
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # a file, /dev/null, or a dangling symlink where the directory should be
         raise ConfigError(
@@ -145,7 +131,7 @@ def load_file(path: Path | None = None) -> ConfigFile:
         raise ConfigError(f"config {path}: {exc}", "fix the TOML syntax at that line") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}", "check the file's permissions and encoding") from None
-    _check_top_level(path, data)
+    check_top_level(path, data)
     mode = stat.S_IMODE(path.stat().st_mode)
     return ConfigFile(path, data, private=(mode & 0o077) == 0)
 
@@ -167,7 +153,7 @@ TOP_LEVEL_KEYS = {
 }
 
 
-def _check_top_level(path: Path, data: dict[str, Any]) -> None:
+def check_top_level(path: Path, data: dict[str, Any]) -> None:
     unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
     if unknown:
         raise ConfigError(
@@ -242,13 +228,19 @@ def default_profile_name(cfg: ConfigFile) -> str:
     )
 
 
+def env_override_name(setting: str) -> str:
+    """The environment variable that overrides `setting` of any profile (and that `profiles add --from-env`
+    reads): CALLPLAY_<SETTING>."""
+    return f"CALLPLAY_{setting.upper()}"
+
+
 def _pick_value(
     name: str, secret: bool, table: dict[str, Any], cfg: ConfigFile, where: str, overrides: dict[str, Any]
 ) -> tuple[Any, str | None, str | None]:
     """(value, source, warning) for one setting; source None means: use the model's default."""
     if overrides.get(name) is not None:
         return overrides[name], "flag", None
-    env_name = f"CALLPLAY_{name.upper()}"
+    env_name = env_override_name(name)
     if os.environ.get(env_name):
         return os.environ[env_name], f"env:{env_name}", None
     named_env = table.get(f"{name}_env")
@@ -275,11 +267,15 @@ def _check_given_name(name: str | None) -> None:
 
 
 def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = None) -> Profile:
-    from callplay.providers import provider_class
-
     _check_given_name(name)
     cfg = load_file()
     name = name or global_settings().profile or default_profile_name(cfg)
+    return _resolve(cfg, name, overrides or {})
+
+
+def _resolve(cfg: ConfigFile, name: str, overrides: dict[str, Any]) -> Profile:
+    from callplay.providers import provider_class
+
     profiles = _profiles(cfg)
     if name not in profiles:
         known = ", ".join(sorted(profiles))
@@ -307,7 +303,7 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
     sources: dict[str, str] = {}
     warnings: list[str] = []
     for key in model.model_fields:
-        value, source, warning = _pick_value(key, is_secret(model, key), table, cfg, where, overrides or {})
+        value, source, warning = _pick_value(key, is_secret(model, key), table, cfg, where, overrides)
         if warning:
             warnings.append(warning)
         if source is not None:
@@ -326,11 +322,12 @@ def resolve_profile(name: str | None = None, overrides: dict[str, Any] | None = 
         hint = "; ".join(warnings) if warnings else fix
         message = str(first["msg"]).removeprefix("Value error, ")  # a validator's own words, without pydantic's
         raise ConfigError(f"profile {name!r} in {where}: {loc}: {message}", hint) from None
-    is_default = name == _safe_default(cfg)
+    is_default = name == safe_default_name(cfg)
     return Profile(name, provider_name, settings, sources, where, is_default, warnings)
 
 
-def _safe_default(cfg: ConfigFile) -> str | None:
+def safe_default_name(cfg: ConfigFile) -> str | None:
+    """The default profile's name, or None when there is none (several profiles, no default_profile)."""
     try:
         return default_profile_name(cfg)
     except ConfigError:
@@ -380,12 +377,47 @@ def profile_view(name: str | None) -> ProfileView:
 
 
 def profile_list() -> ProfileList:
-    from callplay.model import ProfileList, ProfileView
+    """Every profile, each resolved as a command would resolve it now: one that would fail is listed with
+    the reason, and the list then ends in exit 3 (README: invalid profiles are flagged)."""
+    from callplay.model import ProfileList
 
     cfg = load_file()
-    default = _safe_default(cfg)
-    views = [
-        ProfileView(name, str(table.get("provider", "?")), where, name == default)
-        for name, (table, where) in sorted(_profiles(cfg).items())
-    ]
-    return ProfileList(views, str(cfg.path) if cfg.path else None)
+    default = safe_default_name(cfg)
+    summaries = [_summary(cfg, name, table, where, name == default) for name, (table, where) in _profiles(cfg).items()]
+    summaries.sort(key=lambda s: s.name)
+    result = ProfileList(summaries, str(cfg.path) if cfg.path else None, str(cfg.path or config_path()))
+    result.warnings = [w for s in summaries for w in s.warnings]
+    if default is None:
+        result.warnings.append(
+            f"{len(cfg.profiles)} profiles and no default_profile: commands need -p NAME "
+            "(or make one the default: callplay profiles add NAME --default)"
+        )
+    problems = [f"profile {s.name}: {s.problem}" for s in summaries if not s.valid]
+    if default is not None and default not in {s.name for s in summaries}:
+        problems.append(f"default_profile {default!r} is not a profile")
+    if problems:
+        invalid = [s for s in summaries if not s.valid]
+        # One invalid profile: its own hint (which variable is unset, what to fix); several: where to look.
+        hint = invalid[0].hint if len(problems) == 1 and invalid else None
+        result.exit_code = int(ConfigError.exit_code)
+        result.failure = ConfigError(
+            "; ".join(problems),
+            hint or f"fix {cfg.path} (callplay profiles show NAME says what each profile lacks)",
+        )
+    return result
+
+
+def _summary(cfg: ConfigFile, name: str, table: dict[str, Any], where: str, is_default: bool) -> ProfileSummary:
+    from callplay.model import ProfileSummary
+
+    summary = ProfileSummary(name, str(table.get("provider", "?")), where, is_default)
+    try:
+        profile = _resolve(cfg, name, {})
+    except ConfigError as err:
+        # The reason without "profile 'NAME' in PATH": the row already says which profile, the caption where.
+        prefix = f"profile {name!r} in {where}"
+        summary.valid, summary.problem = False, err.message.removeprefix(prefix).removeprefix(":").strip()
+        summary.hint = err.hint
+    else:
+        summary.warnings = [f"profile {name}: {w}" for w in profile.warnings]
+    return summary

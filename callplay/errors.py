@@ -7,6 +7,7 @@ else is a bug and exits 1 (with a traceback only when CALLPLAY_DEBUG=1).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any
 
@@ -23,6 +24,29 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 6
     AUDIO_INVALID = 7
     INTERRUPTED = 130
+
+
+# The exit code of a command over many calls: the most severe of its calls' codes, in this order (README, "Exit
+# codes"). An interrupt ends the run whatever else happened, and a bug (1) is never hidden behind a refusal. Then
+# what would fail every call alike and is the user's to fix (usage, configuration, an unsupported request, audio
+# no provider plays) before what one call met at the provider (a refusal, then an outage, which a retry may cure).
+SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.INTERRUPTED,
+    ExitCode.ERROR,
+    ExitCode.USAGE,
+    ExitCode.CONFIG,
+    ExitCode.UNSUPPORTED,
+    ExitCode.AUDIO_INVALID,
+    ExitCode.REJECTED,
+    ExitCode.UNAVAILABLE,
+)
+
+
+def most_severe(codes: Iterable[int]) -> ExitCode:
+    """The code that ends a run whose calls ended with `codes`: OK when all are 0, else the first of SEVERITY
+    among them (a code not listed there counts as ERROR)."""
+    seen = {ExitCode(c) if c in ExitCode._value2member_map_ else ExitCode.ERROR for c in codes if c}
+    return next((code for code in SEVERITY if code in seen), ExitCode.OK)
 
 
 class CallplayError(Exception):
@@ -48,6 +72,18 @@ class CallplayError(Exception):
         if exit_code is not None:
             self.exit_code = exit_code
         self.detail: dict[str, Any] = detail or {}
+
+    def reworded(self, message: str, exit_code: ExitCode | None = None) -> CallplayError:
+        """The same error (class, code, hint, detail) told with another message: a summary that names what
+        it was about (a fan-out's first failed call) keeps the code scripts match on."""
+        import copy
+
+        other = copy.copy(self)
+        other.args = (message,)
+        other.message = message
+        if exit_code is not None:
+            other.exit_code = exit_code
+        return other
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint}

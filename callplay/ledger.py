@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS playbacks (
     extra      TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS playbacks_call ON playbacks (call_id, created_at);
+CREATE INDEX IF NOT EXISTS playbacks_created ON playbacks (created_at);
 CREATE TABLE IF NOT EXISTS events (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     control_id TEXT,
@@ -144,6 +145,34 @@ class Ledger:
             args += (profile,)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY created_at, rowid", args).fetchall()
+        return [_record(r) for r in rows]
+
+    def playbacks(
+        self,
+        *,
+        call_id: str | None = None,
+        profile: str | None = None,
+        active: bool = False,
+        since: str | None = None,
+        limit: int = 20,
+    ) -> list[PlaybackRecord]:
+        """Playbacks across calls, newest first. `active`: not ended (TERMINAL_STATES) and not a dry run;
+        `since`: created at or after this ISO 8601 UTC time (now_iso's form, so text order is time order)."""
+        clauses, args = ["1 = 1"], []
+        for column, value in (("call_id", call_id), ("profile", profile)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if active:
+            ended = (*sorted(TERMINAL_STATES), "dry-run")
+            clauses.append(f"state NOT IN ({','.join('?' * len(ended))})")
+            args.extend(ended)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            args.append(since)
+        query = f"SELECT * FROM playbacks WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        with self._connect() as db:
+            rows = db.execute(query, (*args, limit)).fetchall()
         return [_record(r) for r in rows]
 
     def last_for_call(self, call_id: str, profile: str, *, active_only: bool = False) -> PlaybackRecord | None:

@@ -233,6 +233,15 @@ class PlaybackRecord:
 
 
 @dataclass
+class ListedPlayback(PlaybackRecord):
+    """A ledger row as listed (stream-status, playbacks): `state` stays what was observed, `display_state` is
+    what a person is shown; `stale` says no event ever came and the playback's expected length has passed."""
+
+    display_state: str = ""
+    stale: bool = False
+
+
+@dataclass
 class CallStatus:
     call_id: str
     profile: str
@@ -240,13 +249,35 @@ class CallStatus:
     state: str | None  # None when the provider has no call status API
     media_streaming: dict[str, Any] | None = None
     participants: list[Participant] = field(default_factory=list)
-    playbacks: list[PlaybackRecord] = field(default_factory=list)
+    playbacks: list[PlaybackRecord] = field(default_factory=list)  # active first, then newest first
     detail: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # How many ended playbacks the table shows after the active ones (None: all, --all); JSON has them all.
+    ended_shown: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("ended_shown")
+        return out
+
+
+@dataclass
+class PlaybackList:
+    """`callplay playbacks`: the ledger's playbacks across calls, newest first, with what --refresh found."""
+
+    playbacks: list[ListedPlayback]
+    notes: list[str] = field(default_factory=list)  # e.g. a provider that cannot be asked for playback states
+    refreshed: list[str] = field(default_factory=list)  # the profiles asked (--refresh)
+    warnings: list[str] = field(default_factory=list)
+    call_id: str | None = None  # the --call filter: the table names that call once, in its title
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbacks": [p.to_dict() for p in self.playbacks],
+            "notes": list(self.notes),
+            "refreshed": list(self.refreshed),
+        }
 
 
 @dataclass
@@ -279,17 +310,43 @@ class ProfileView:
 
 
 @dataclass
+class ProfileSummary:
+    """One row of `profiles list`: a profile that does not resolve has `valid` false and the reason."""
+
+    name: str
+    provider: str  # as the file gives it ("?" when it names none)
+    source: str  # the config file's path, or built-in
+    is_default: bool
+    valid: bool = True
+    problem: str | None = None
+    hint: str | None = None  # what to do about the problem (on stderr, not in the envelope)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "source": self.source,
+            "default": self.is_default,
+            "valid": self.valid,
+            "problem": self.problem,
+        }
+
+
+@dataclass
 class ProfileList:
-    profiles: list[ProfileView]
-    config_path: str | None
+    profiles: list[ProfileSummary]
+    config_path: str | None  # the file read; None: there is none, the built-in demo profile is in use
+    looked_at: str  # where callplay looked for it (config_path when there is one)
+    warnings: list[str] = field(default_factory=list)
+    exit_code: int = 0  # 3 when a profile is invalid (all are still listed)
+    failure: Any = field(default=None, repr=False, compare=False)  # the ConfigError behind exit_code
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config_path": self.config_path,
-            "profiles": [
-                {"name": p.name, "provider": p.provider, "source": p.source, "default": p.is_default}
-                for p in self.profiles
-            ],
+            "looked_at": self.looked_at,
+            "profiles": [p.to_dict() for p in self.profiles],
         }
 
 
@@ -318,4 +375,87 @@ class CheckResult:
             "step": self.step,
             "failed_step": self.failed_step,
             "detail": self.detail,
+        }
+
+
+# -------------------------------------------------------------------------------------- many calls at once
+
+
+@dataclass
+class CallOutcome:
+    """How one call of a run over many calls ended: `ok`, or the error (a CallplayError) that failed it."""
+
+    call_id: str
+    profile: str
+    provider: str
+    ok: bool
+    control_id: str | None = None
+    state: str | None = None  # the playback's state as the request left it (playing, requested, stopped, ...)
+    failure: Any = field(default=None, repr=False, compare=False)  # the CallplayError, when not ok
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok or self.failure is None else int(self.failure.exit_code)
+
+    def to_dict(self) -> dict[str, Any]:
+        error = None
+        if not self.ok and self.failure is not None:
+            error = {**self.failure.to_dict(), "exit_code": self.exit_code}
+        return {
+            "call_id": self.call_id,
+            "profile": self.profile,
+            "provider": self.provider,
+            "ok": self.ok,
+            "control_id": self.control_id,
+            "state": self.state,
+            "error": error,
+        }
+
+
+@dataclass
+class FanoutResult:
+    """One verb (play, loop, stop, pause, resume, volume) on many calls: one outcome per call, in the order the
+    calls were given. The run's exit code is the most severe of its calls' (callplay.errors.SEVERITY)."""
+
+    action: str
+    results: list[CallOutcome]
+    interrupted: bool = False  # Ctrl-C or SIGTERM: calls not yet sent were not sent
+    elapsed_s: float = 0.0
+    retries: int = 0  # retries taken from the run's shared budget
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CallOutcome]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def exit_code(self) -> int:
+        from callplay.errors import most_severe
+
+        return int(most_severe([r.exit_code for r in self.results]))
+
+    @property
+    def failure(self) -> Any:
+        """The error the run ends with (a CallplayError of its exit code), naming the first call that failed with
+        that code and its profile; None when every call succeeded."""
+        from callplay.errors import ExitCode
+
+        code = self.exit_code
+        if code == 0:
+            return None
+        first = next(r for r in self.failed if r.exit_code == code)
+        failed = self.failed
+        what = f"{len(failed)} of {len(self.results)} calls failed" if len(self.results) > 1 else "the call failed"
+        reason = first.failure
+        return reason.reworded(
+            f"{what}: call {first.call_id} (profile {first.profile}): {reason.message}", ExitCode(code)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        failed = len(self.failed)
+        return {
+            "results": [r.to_dict() for r in self.results],
+            "total": len(self.results),
+            "ok": len(self.results) - failed,
+            "failed": failed,
         }

@@ -15,6 +15,10 @@ What is retried depends on what the request does (`Kind`):
 A play is never sent again once the provider may have acted on it: a second play would play the prompt
 twice. callplay exits 6 instead, and the hint says the playback may have started and how to stop it.
 
+A run over many calls (callplay.core.fanout) shares one `SharedBudget` among its requests: a retry is taken
+from it or not made, a Retry-After holds back every request of the run, and retries are paced with first
+attempts. So a provider in trouble meets a bounded number of retries, not one set per call.
+
 The numbers live in `RetryPolicy` (the defaults below); CALLPLAY_RETRIES and CALLPLAY_RETRY_* environment
 variables override them (tests make the waits short that way), and ACS's `retries` profile setting sets its
 number of retries. README "Retries" describes all of it.
@@ -27,9 +31,12 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal, TypeVar
 
@@ -44,6 +51,15 @@ BASE_S = 0.5  # first backoff wait; it doubles per retry
 MAX_WAIT_S = 4.0  # cap on one backoff wait
 RETRY_AFTER_MAX_S = 20.0  # a provider asking for a longer wait is not waited for: exit 6, "retry in N s"
 BUDGET_S = 30.0  # no retry is started that would end more than this long after the request's first attempt
+# A run over many calls: its retries in all, max(SHARED_MIN, SHARED_FRACTION of its calls). A provider failing 10 %
+# of requests costs about 11 % in retries (some fail twice), so a quarter leaves room for that and a burst of 429s,
+# while one failing most requests spends it within a few seconds and the rest fail at once (exit 6), unretried.
+SHARED_MIN = 20
+SHARED_FRACTION = 0.25
+# Retries of one request within such a run: its budget bounds the load, so one request may try harder than alone
+# (3 attempts at a 10 % error rate leave 1 call in 1000 failed; 6 leave 1 in a million). Never more than 0 when
+# the policy says 0 (a profile's `retries = 0`).
+SHARED_RETRIES = 5
 
 # CALLPLAY_RETRIES is also how the environment sets ACS's `retries` setting (config's CALLPLAY_<SETTING>).
 ENV = {
@@ -65,7 +81,7 @@ class Kind(Enum):
 
 
 Cause = Literal["throttled", "server_error", "refused", "dropped", "timeout"]
-GaveUp = Literal["not_retryable", "may_have_acted", "attempts", "budget", "retry_after"]
+GaveUp = Literal["not_retryable", "may_have_acted", "attempts", "budget", "retry_after", "shared_budget"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,51 @@ def policy(*, retries: int | None = None) -> RetryPolicy:
     )
 
 
+@dataclass
+class SharedBudget:
+    """The retries one run over many calls may make in all, and the pause a Retry-After asks of all its requests.
+
+    Thread-safe: the run's workers share one. `pace`, when set, is called before every retry so that retries
+    keep to the run's request rate like first attempts (the fan-out's pacer, which also waits out `pause_until`).
+    """
+
+    retries: int
+    used: int = 0
+    pause_until: float = 0.0  # time.monotonic(): no request of the run is sent before this
+    pace: Callable[[], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def for_calls(cls, calls: int) -> SharedBudget:
+        return cls(retries=max(SHARED_MIN, math.ceil(SHARED_FRACTION * calls)))
+
+    def take(self) -> bool:
+        """One retry from the budget: False when it is spent."""
+        with self._lock:
+            if self.used >= self.retries:
+                return False
+            self.used += 1
+            return True
+
+    def hold(self, seconds: float) -> None:
+        """A provider asked for `seconds` of quiet (Retry-After): no request of the run goes out before then."""
+        with self._lock:
+            self.pause_until = max(self.pause_until, time.monotonic() + seconds)
+
+
+_shared: ContextVar[SharedBudget | None] = ContextVar("callplay_shared_retry_budget", default=None)
+
+
+@contextmanager
+def shared_budget(budget: SharedBudget) -> Iterator[SharedBudget]:
+    """Within this block (in this thread), every request's retries come from `budget`."""
+    token = _shared.set(budget)
+    try:
+        yield budget
+    finally:
+        _shared.reset(token)
+
+
 def run(
     send: Callable[[], T],
     *,
@@ -156,6 +217,9 @@ def run(
 ) -> T:
     """`send()` until it succeeds or the policy gives up; then its last exception is raised as it was, with
     an `Outcome` attached (read it with `outcome(exc)`)."""
+    shared = _shared.get()
+    if shared is not None and retry_policy.retries > 0:
+        retry_policy = replace(retry_policy, retries=max(retry_policy.retries, SHARED_RETRIES))
     started = time.monotonic()
     attempt = 0
     while True:
@@ -165,6 +229,8 @@ def run(
         except Exception as exc:
             failure = classify(exc)
             wait, gave_up = _next_wait(retry_policy, request.kind, failure, attempt, time.monotonic() - started)
+            if shared is not None:
+                gave_up = _share(shared, retry_policy, failure, gave_up)
             if gave_up is not None:
                 # On the exception itself: the providers map it to callplay's error, and the hint needs this.
                 exc.callplay_retry = Outcome(request, failure, attempt, gave_up)  # type: ignore[attr-defined]
@@ -173,6 +239,17 @@ def run(
                 "%s request on %s: %s; retry %d in %.2f s", request.kind.value, request.call_id, failure, attempt, wait
             )
             sleep(wait)
+            if shared is not None and shared.pace is not None:
+                shared.pace()
+
+
+def _share(shared: SharedBudget, p: RetryPolicy, failure: Failure | None, gave_up: GaveUp | None) -> GaveUp | None:
+    """The run's part in a retry: a Retry-After holds back all its requests; a retry must come from its budget."""
+    if failure is not None and failure.retry_after is not None:
+        shared.hold(min(failure.retry_after, p.retry_after_max_s))
+    if gave_up is None and not shared.take():
+        return "shared_budget"
+    return gave_up
 
 
 def _next_wait(
@@ -307,6 +384,10 @@ def hint(exc: BaseException, fallback: str) -> str:
         return (
             f"{MAY_HAVE_STARTED} (callplay did not send it again): check with "
             f"`callplay stream-status {req.call_id}`; stop it with `{stop}`"
+        )
+    if found.gave_up == "shared_budget":
+        return (
+            "this run's retries are spent (the provider failed many of its requests): run the failed calls again later"
         )
     if failure.retry_after is not None:
         return f"retry in {math.ceil(failure.retry_after)} s"

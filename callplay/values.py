@@ -9,8 +9,13 @@ nothing from callplay.providers (the emulator shares no code with what it checks
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import AnyStr
 from urllib.parse import urlsplit
 
 from callplay.errors import CallplayError, UsageError
@@ -77,6 +82,27 @@ def check_seconds(value: float, option: str, *, maximum: float = MAX_SECONDS) ->
         raise UsageError(
             f"{option} {value:g} is not a number of seconds", f"give more than 0 and at most {maximum:g} seconds"
         )
+    return value
+
+
+# `--since 30m`: a number (decimals allowed) and a unit; a bare number is seconds.
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# The furthest back a duration reaches: a century (past it, datetime arithmetic overflows long before SQLite).
+MAX_DURATION_SECONDS = 36500 * 86400.0
+
+
+def parse_duration(text: str, option: str) -> float:
+    """`30m`, `2h`, `1d`, `1.5h`, `90s` or `90` as seconds: more than 0 and at most a century."""
+    check_text(text, option)
+    word = text.strip().lower()
+    number, unit = (word[:-1], word[-1]) if word[-1:] in DURATION_UNITS else (word, "s")
+    hint = "give a number and a unit (s, m, h, d), e.g. 30m, 2h or 1d"
+    try:
+        value = float(number) * DURATION_UNITS[unit]
+    except ValueError:
+        raise UsageError(f"{option} {_shown(text)} is not a duration", hint) from None
+    if not (math.isfinite(value) and 0 < value <= MAX_DURATION_SECONDS):
+        raise UsageError(f"{option} {_shown(text)} is not a duration", f"{hint}; more than 0, at most 36500d")
     return value
 
 
@@ -156,3 +182,110 @@ def expand_path(text: str, what: str, error: type[CallplayError] = UsageError) -
             f"cannot expand {what} {text}: {'no user ' + user if user else 'no home directory'}",
             "give the path without ~, or a user that exists",
         ) from None
+
+
+# ------------------------------------------------------------------------------------------ lists of calls
+
+# `--calls-from FILE`: at most this much is read (16 MiB, some 400,000 call IDs), so that a device that never
+# ends (/dev/zero, a pipe left open) is an error rather than a hang or all of memory.
+MAX_CALLS_BYTES = 16 * 2**20
+CALLS_STDIN = "-"  # --calls-from -: the list is read from standard input
+_COMMENT = re.compile(r"(^|\s)#.*$")  # `# ...` to the end of the line, at its start or after a blank
+
+
+@dataclass(frozen=True)
+class CallList:
+    """The calls a command was given, each once, in the order first given; `warnings` name what was dropped."""
+
+    ids: list[str]
+    warnings: list[str]
+
+
+def call_list(call: str | None = None, calls: Sequence[str] = (), calls_from: str | None = None) -> CallList:
+    """The positional CALL, then each `--call ID`, then the lines of `--calls-from FILE` (`-`: standard input),
+    each checked as a call ID. A line's blanks at either end and any `# comment` are dropped, and blank lines
+    skipped. A call given twice gets one request (a warning says so); no call at all is a usage error."""
+    given: list[str] = []
+    if call is not None:
+        given.append(check_call_id(call))
+    given.extend(check_call_id(c) for c in calls)
+    if calls_from is not None:
+        given.extend(_calls_in(calls_from))
+    ids = list(dict.fromkeys(given))
+    if not ids:
+        if calls_from is not None:
+            raise UsageError(f"--calls-from {calls_from} lists no calls", "give one call ID per line (# for comments)")
+        raise UsageError("no call given", "give CALL, --call ID (repeatable) or --calls-from FILE")
+    return CallList(ids, _duplicates_warning(given, ids))
+
+
+def _duplicates_warning(given: list[str], ids: list[str]) -> list[str]:
+    if len(given) == len(ids):
+        return []
+    twice = [c for c, n in Counter(given).items() if n > 1]
+    shown = ", ".join(twice[:3]) + (f" and {len(twice) - 3} more" if len(twice) > 3 else "")
+    return [f"{len(given) - len(ids)} duplicate call IDs ignored, each call gets one request: {shown}"]
+
+
+def _calls_in(name: str) -> list[str]:
+    """The call IDs listed in `name`, with the line number of the first bad one in the error."""
+    check_text(name, "--calls-from")
+    data = _read_stdin() if name == CALLS_STDIN else _read_file(name)
+    raw_lines: list[bytes | str] = [*(data.split(b"\n") if isinstance(data, bytes) else data.split("\n"))]
+    out: list[str] = []
+    for number, raw in enumerate(raw_lines, 1):
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise UsageError(f"--calls-from {name} line {number} is not UTF-8", _LIST_HINT) from None
+        text = _COMMENT.sub("", line).strip()
+        if not text:
+            continue
+        try:
+            out.append(check_call_id(text))
+        except UsageError as err:
+            raise UsageError(f"--calls-from {name} line {number}: {err.message}", _LIST_HINT) from None
+    return out
+
+
+_LIST_HINT = "give one call ID per line, as UTF-8 text (# starts a comment)"
+
+
+def _read_file(name: str) -> bytes:
+    path = expand_path(name, "--calls-from")
+    if path.is_dir():
+        raise UsageError(f"--calls-from {path} is a directory", "give a file with one call ID per line")
+    try:
+        # Not only regular files: `--calls-from <(grep ...)` is a pipe, and reads as one.
+        with open(path, "rb") as stream:
+            return _bounded(stream.read(MAX_CALLS_BYTES + 1), str(path))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot read --calls-from {path}: {reason}", "give a readable file, or - for stdin") from None
+
+
+def _read_stdin() -> bytes | str:
+    import sys
+
+    hint = "pipe the calls in, e.g. cut -f1 bridges.tsv | callplay stop --calls-from -"
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        raise UsageError("no standard input to read --calls-from - from", hint)
+    try:
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:  # bytes, so that a line that is not UTF-8 is named by its number
+            data: bytes = binary.read(MAX_CALLS_BYTES + 1)
+            return _bounded(data, "standard input")
+        text: str = stream.read(MAX_CALLS_BYTES + 1)
+        return _bounded(text, "standard input")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read --calls-from - (standard input): {exc}", hint) from None
+
+
+def _bounded(data: AnyStr, what: str) -> AnyStr:
+    if len(data) > MAX_CALLS_BYTES:
+        raise UsageError(
+            f"--calls-from {what} is longer than {MAX_CALLS_BYTES // 2**20} MiB",
+            "split the list, or check that it names a file of call IDs",
+        )
+    return data

@@ -684,6 +684,36 @@ OTHER_ROWS = [
     case(("play", "c1", "--tts", "hi", "--dry-run", "-p", ""), USAGE, id="play-empty-profile"),
     case(("validate-audio", "{wav}", "-p", ""), USAGE, id="validate-empty-profile"),
     case(("profiles", "check", "\udcff"), CONFIG, id="profiles-check-not-utf8"),
+    # profiles add (each on a config of its own: a row that wrote would not touch the module's shared one)
+    case(("profiles", "add", "x", "--set", "timeout"), USAGE, config=ACS, id="profiles-add-set-no-equals"),
+    case(("profiles", "add", "x", "--set", "=5"), USAGE, config=ACS, id="profiles-add-set-empty-key"),
+    case(("profiles", "add", "x", "--set", "colour=red"), USAGE, config=ACS, id="profiles-add-unknown-key"),
+    case(("profiles", "add", "y", "--provider", "twilio"), USAGE, config=ACS, id="profiles-add-unknown-provider"),
+    case(("profiles", "add", "y", "--provider", ""), USAGE, config=ACS, id="profiles-add-empty-provider"),
+    case(("profiles", "add", "", "--provider", "acs"), USAGE, config=ACS, id="profiles-add-empty-name"),
+    case(("profiles", "add", "a b", "--provider", "acs"), USAGE, config=ACS, id="profiles-add-name-space"),
+    case(("profiles", "add", "\udcff", "--provider", "acs"), USAGE, config=ACS, id="profiles-add-name-not-utf8"),
+    case(("profiles", "add", "x", "--set", "timeout=soon"), CONFIG, config=ACS, id="profiles-add-timeout-text"),
+    case(("profiles", "add", "x", "--provider", "chime"), USAGE, config=ACS, id="profiles-add-provider-no-replace"),
+    case(("profiles", "add", "y", "--provider", "acs"), CONFIG, config="[profiles.x\n", id="profiles-add-not-toml"),
+    case(
+        ("profiles", "add", "y", "--provider", "acs"),
+        CONFIG,
+        env={"CALLPLAY_CONFIG": "{dir}"},
+        id="profiles-add-config-directory",
+    ),
+    case(
+        ("profiles", "add", "y", "--provider", "acs"),
+        CONFIG,
+        env={"CALLPLAY_CONFIG": "{fifo}"},
+        id="profiles-add-config-fifo",
+    ),
+    case(
+        ("profiles", "add", "y", "--provider", "acs"),
+        CONFIG,
+        env={"CALLPLAY_CONFIG": "{file}/config.toml"},
+        id="profiles-add-config-under-a-file",
+    ),
     # emulator serve --write-config onto a file it did not write (hand-written: {file})
     case(
         ("emulator", "serve", "--port", "0", "--tls-port", "0", "--write-config", "{file}"),
@@ -764,6 +794,17 @@ OTHER_ROWS = [
     case(("events", "list", "--call", "\udcff"), USAGE, id="events-list-call-not-utf8"),
     case(("events", "list", "--control-id", "cp-\x01"), USAGE, id="events-list-control-id-control-char"),
     case(("events", "listen", "--host", "", "--port", "0", "--timeout", "0.01"), USAGE, id="events-listen-empty-host"),
+    # issue 12: -o jsonl (the modes are exact words)
+    case(("play", "c1", "--tts", "hi", "--wait", "-o", "JSONL"), USAGE, id="play-output-jsonl-upper", mentions="JSONL"),
+    case(("events", "listen", "--port", "0", "-o", "ndjson"), USAGE, id="events-listen-ndjson", mentions="ndjson"),
+    # issue 12: playbacks
+    case(("playbacks", "--since", "-5m"), USAGE, id="playbacks-since-negative", mentions="--since"),
+    case(("playbacks", "--since", "nan"), USAGE, id="playbacks-since-nan", mentions="--since"),
+    case(("playbacks", "--since", "0"), USAGE, id="playbacks-since-zero", mentions="--since"),
+    case(("playbacks", "--since", "soon"), USAGE, id="playbacks-since-garbage", mentions="--since"),
+    case(("playbacks", "--limit", "0"), USAGE, id="playbacks-limit-zero", mentions="--limit"),
+    case(("playbacks", "--limit", "99999999999999999999"), USAGE, id="playbacks-limit-huge", mentions="--limit"),
+    case(("playbacks", "--call", ""), USAGE, id="playbacks-empty-call"),
     # unknown commands and options: click's
     case(("nope",), USAGE, id="unknown-command"),
     case(("play", "c1", "--bogus"), USAGE, id="unknown-option"),

@@ -4,6 +4,7 @@ GitHub Actions annotations (printed directly, so those formats never import rich
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,7 +14,7 @@ from callplay.errors import AudioInvalid, CallplayError, ExitCode
 
 if TYPE_CHECKING:
     from callplay.audio.stats import SampleStats
-    from callplay.output import TableSpec
+    from callplay.output import TableSpec, TextBlock
 
 Verdict = Literal["fail", "warn", "ok"]
 _ORDER = {"fail": 0, "warn": 1, "ok": 2}
@@ -192,12 +193,13 @@ class ValidationReport:
             out["fixes"] = [f.to_dict() for f in self.fixes]
         return out
 
-    def to_tables(self) -> list[TableSpec]:
-        from callplay.output import TableSpec
+    def to_tables(self) -> list[TableSpec | TextBlock]:
+        from callplay.output import TableSpec, TextBlock
 
         shown = [r for r in self.results if not (self.quiet and self.worst(r) == "ok")]
         # rich needs about a millisecond per multi-line row: past a few hundred files, one line per file.
-        cell = _findings_cell if len(shown) <= DETAILED_ROWS else _rule_ids_cell
+        detailed = len(shown) <= DETAILED_ROWS
+        cell = _findings_cell if detailed else _rule_ids_cell
         rows = []
         for r in shown:
             verdicts = [_MARK[r.verdict(t, self.strict)] for t in self.targets]
@@ -206,7 +208,10 @@ class ValidationReport:
         caption = self.summary_line()
         if len(shown) > DETAILED_ROWS:
             caption += "\nrule IDs only: messages and fixes with -o json or --format github"
-        tables = [TableSpec("validate-audio", columns, rows, caption=caption)]
+        tables: list[TableSpec | TextBlock] = [TableSpec("validate-audio", columns, rows, caption, ids=("file",))]
+        commands = fix_commands(shown, self.targets) if detailed and self.fixes is None else []
+        if commands:  # whole lines to copy, not folded into the findings column
+            tables.append(TextBlock("\n".join(["fix with:", *(f"  {c}" for c in commands)])))
         if self.fixes:
             tables.append(fixes_table(self.fixes))
         return tables
@@ -219,13 +224,34 @@ class ValidationReport:
 
 
 def _findings_cell(r: FileResult, targets: list[str]) -> str:
+    """Each finding and what to do about it; the convert command itself goes under the table (fix_commands)."""
     lines = []
     for f, fts in r.merged():
-        # No square brackets: rich would take "[acs]" for markup and drop it.
         scope = "" if set(fts) >= set(targets) and len(targets) > 1 else f"{', '.join(fts)}, "
-        fix = f.fix.replace(f"--target {f.target}", "--target T") if len(fts) > 1 else f.fix
-        lines.append(f"{f.rule} ({scope}{f.severity}): {f.message}" + (f"\n  -> {fix}" if fix else ""))
+        what = _CONVERT.sub("", f.fix).strip()
+        what = "convert it (see below)" if f.fix and not what else what
+        lines.append(f"{f.rule} ({scope}{f.severity}): {f.message}" + (f"\n  -> {what}" if what else ""))
     return "\n".join(lines)
+
+
+# A finding's fix ends with the convert command (rules._Ctx.convert): "what to do: callplay convert FILE
+# --target T [--trim ...] --out DIR".
+_CONVERT = re.compile(r":?\s*callplay convert (?P<file>.+?) --target (?P<target>\S+)(?P<flags>(?: --\S+)*?) --out DIR")
+
+
+def fix_commands(results: list[FileResult], targets: list[str]) -> list[str]:
+    """One convert command per file and target that fixes every finding it can (their flags merged)."""
+    flags: dict[tuple[str, str], list[str]] = {}
+    for r in results:
+        for f in r.findings:
+            if (m := _CONVERT.search(f.fix)) is None or (f.target is not None and f.target not in targets):
+                continue
+            merged = flags.setdefault((m["file"], m["target"]), [])
+            merged += [flag for flag in m["flags"].split() if flag not in merged]
+    return [
+        " ".join(["callplay convert", file, "--target", target, *extra, "--out DIR"])
+        for (file, target), extra in flags.items()
+    ]
 
 
 def _rule_ids_cell(r: FileResult, targets: list[str]) -> str:
@@ -245,7 +271,8 @@ def fixes_table(fixes: list[FixResult]) -> TableSpec:
         rows.append([_MARK[fx.verdict], fx.source, fx.output or "", fx.target, ", ".join(fx.actions), notes])
     failed = sum(f.verdict == "fail" for f in fixes)
     caption = f"{len(fixes)} file(s) written, {failed} still failing"
-    return TableSpec("convert", ["", "source", "output", "target", "actions", "check of the copy"], rows, caption)
+    columns = ["", "source", "output", "target", "actions", "check of the copy"]
+    return TableSpec("convert", columns, rows, caption, ids=("source", "output"))
 
 
 @dataclass

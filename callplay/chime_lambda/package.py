@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from callplay.errors import UsageError
-from callplay.output import TableSpec
+from callplay.output import FIELD_VALUE, TableSpec
 
 HANDLER = "handler.lambda_handler"
 RUNTIME = "python3.12"  # any Python 3.11+ Lambda runtime works; the handler needs only the standard library
@@ -41,13 +41,14 @@ class LambdaPackage:
             ["runtime", f"{self.runtime} (or any Python 3.11+)"],
             ["sha256", self.sha256],
         ]
-        rows += [[f"env {k}", v] for k, v in self.environment.items()]
+        rows += [["env", f"{k}: {v}"] for k, v in self.environment.items()]  # a short label leaves room for sha256
         return [
             TableSpec(
                 "Chime Lambda package",
-                ["field", "value"],
+                FIELD_VALUE,
                 rows,
                 caption="set the function's handler as shown; edit hooks.py for your own call flow",
+                ids=("zip", "handler", "sha256"),
             )
         ]
 

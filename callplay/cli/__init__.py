@@ -48,7 +48,18 @@ def _root(
     """callplay: play audio into live phone calls and control the playback."""
 
 
-COMMAND_MODULES = ("play", "control", "status", "audio", "events", "profiles", "emulator", "chime", "completions")
+COMMAND_MODULES = (
+    "play",
+    "control",
+    "status",
+    "playbacks",
+    "audio",
+    "events",
+    "profiles",
+    "emulator",
+    "chime",
+    "completions",
+)
 # The module behind each top-level command, so that running one command imports (and has Typer build) only
 # its own module: start-up is most of `validate-audio --quick` on a CI run.
 COMMAND_OWNERS = {
@@ -59,6 +70,7 @@ COMMAND_OWNERS = {
     "resume": "control",
     "volume": "control",
     "stream-status": "status",
+    "playbacks": "playbacks",
     "validate-audio": "audio",
     "convert": "audio",
     "events": "events",
@@ -118,14 +130,17 @@ def _signals_as_interrupt() -> Iterator[None]:
         yield
         return
     # A signal ignored by whoever started us (a background job in a script, nohup) stays ignored.
-    taken = [signum for signum in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(signum) is not signal.SIG_IGN]
-    previous: list[Any] = []
+    # The handlers to put back are read before any is replaced: a signal that raises KeyboardInterrupt
+    # between installing one handler and noting the one it replaced must not leave ours installed.
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    taken = [signum for signum, handler in previous.items() if handler is not signal.SIG_IGN]
     try:
         for signum in taken:
-            previous.append(signal.signal(signum, _interrupt))
+            signal.signal(signum, _interrupt)
         yield
     finally:
-        for signum, handler in zip(taken, previous, strict=False):
+        for signum in taken:
+            handler = previous[signum]
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from callplay.cli.options import OutputOpt, run
+from callplay.cli.options import OutputOpt, output_mode, run
 
 if TYPE_CHECKING:
     from callplay.events.listen import ListenResult
     from callplay.model import EventList
-    from callplay.output import OutputMode
 
 events_app = typer.Typer(
     help="Playback events: recorded ones, and a receiver for provider callbacks.", no_args_is_help=True
@@ -74,17 +73,22 @@ def listen(
     Each path is checked with its provider's token or signing secret; a path with none refuses every post
     (401) unless --allow-unsigned names its provider. Replays, bodies over 1 MiB and malformed bodies are
     refused too.
+
+    With -o jsonl, stdout is a stream for scripts: a `ready` line, an `event` line per event, and the result
+    envelope when it stops (-o json prints the same steps as envelopes, as before jsonl).
     """
     from callplay import output as out
     from callplay.events.listen import ListenReady
     from callplay.events.listen import listen as listen_for_events
 
-    mode: OutputMode = "json" if output == "json" else "table"
+    mode = output_mode(output)
 
     def ready(info: ListenReady) -> None:
-        # Which paths are open, verified or refused: on stderr, and first on stdout for scripts (-o json).
+        # Which paths are open, verified or refused: on stderr, and first on stdout for scripts (-o json/jsonl).
         out.listening_banner(info.banner())
-        if mode == "json":
+        if mode == "jsonl":
+            out.stream_line("events listen", "ready", info.to_dict())
+        elif mode == "json":
             out.json_line(out.envelope("events listen", True, {"ready": info.to_dict()}))
 
     def work() -> ListenResult:

@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from callplay.output import OUTPUT_MODES
 from callplay.providers import all_facts
 from callplay.providers.facts import signalwire  # the choices' one home
 
@@ -33,7 +34,7 @@ METAVARS: dict[str, str] = {
     "--listen": "HOST:PORT",
     "--option": "KEY=VALUE",
     "--profile": "NAME",
-    "--output": "table|json",
+    "--output": "|".join(OUTPUT_MODES),
     "--times": "N",
     "--control-id": "ID",
     "--target": "TARGET",
@@ -50,6 +51,7 @@ METAVARS: dict[str, str] = {
     "--encoding": "|".join(dict.fromkeys(e for f in all_facts() for e in f.audio.convert_encodings)),
     "--call": "CALL",
     "--limit": "N",
+    "--since": "DURATION",
     "--port": "PORT",
     "--tls-port": "PORT",
     "--host": "HOST",
@@ -73,6 +75,7 @@ SHORT_HELP: dict[str, str] = {
     "resume": "Resume a paused playback (SignalWire).",
     "volume": "Change a running playback's volume (SignalWire).",
     "stream-status": "Show a call's state, participants and playbacks.",
+    "playbacks": "List callplay's playbacks across calls, newest first.",
     "validate-audio": "Check audio files against each provider's rules.",
     "convert": "Write copies of audio files that each provider plays.",
     "completions": "Print a shell completion script.",
@@ -97,12 +100,18 @@ EXAMPLES: dict[str, list[str]] = {
     "loop": [
         "callplay loop bridge-1 https://example.com/hold.wav --times 3 -p sw-prod",
         "callplay loop bridge-1 prompts/hold.wav --wait",
+        "callplay loop bridge-1 hold.wav --times 2 --wait -o jsonl | jq -r .kind",
     ],
     "stop": ["callplay stop bridge-1", "callplay stop bridge-1 -c pb-42 -o json"],
     "pause": ["callplay pause bridge-1", "callplay pause bridge-1 -c pb-42 -p sw-prod"],
     "resume": ["callplay resume bridge-1", "callplay resume bridge-1 -c pb-42 -p sw-prod"],
     "volume": ["callplay volume bridge-1 -6", "callplay volume bridge-1 +3 -c pb-42 -p sw-prod"],
     "stream-status": ["callplay stream-status bridge-1", "callplay stream-status bridge-1 -p acs-prod -o json"],
+    "playbacks": [
+        "callplay playbacks --active",
+        "callplay playbacks --call bridge-1 --since 2h --refresh",
+        "callplay playbacks --since 1d --limit 50 -o json",
+    ],
     "validate-audio": [
         "callplay validate-audio prompts/ --target chime",
         "callplay validate-audio prompts/ --quick --format github",
@@ -122,11 +131,17 @@ EXAMPLES: dict[str, list[str]] = {
     "events listen": [
         "callplay events listen --port 8765",
         "callplay events listen --host 0.0.0.0 --port 8765 -p acs-prod --count 1",
+        "callplay events listen -o jsonl | jq -c 'select(.kind == \"event\") | .data'",
     ],
     "profiles": ["callplay profiles list", "callplay profiles show sw-prod"],
     "profiles list": ["callplay profiles list", "callplay profiles list -o json"],
     "profiles show": ["callplay profiles show", "callplay profiles show sw-prod -o json"],
     "profiles check": ["callplay profiles check", "callplay profiles check sw-prod"],
+    "profiles add": [
+        "callplay profiles add prod --provider acs --from-env --default",
+        "callplay profiles add prod --set access_key_env=ACS_ACCESS_KEY",
+        "callplay profiles add prod --set timeout=20 --unset voice",
+    ],
     "emulator": [
         "callplay emulator serve --any-call",
         "callplay emulator serve --call bridge-1 --write-config emu.toml",

@@ -11,17 +11,24 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from callplay.errors import CallplayError, ExitCode
+from callplay.output import OUTPUT_MODES
 
 if TYPE_CHECKING:
     from callplay.output import OutputMode
 
+# What each --output mode is for (the modes themselves: callplay.output.OUTPUT_MODES).
+_MODE_HELP = {
+    "table": "for people",
+    "json": "one envelope on stdout, for scripts",
+    "jsonl": "a JSON line per step as it happens, then the envelope",
+}
 OutputOpt = Annotated[
     str,
     typer.Option(
         "--output",
         "-o",
         envvar="CALLPLAY_OUTPUT",
-        help="table (for people) or json (one envelope on stdout, for scripts).",
+        help="; ".join(f"{mode} ({_MODE_HELP[mode]})" for mode in OUTPUT_MODES) + ".",
         show_default=True,
     ),
 ]
@@ -64,26 +71,35 @@ def end_now_if_asked(code: int) -> None:
 
 
 def check_output(mode: str) -> str:
-    if mode not in ("table", "json"):
+    if mode not in OUTPUT_MODES:
         raise CallplayError(
             f"unknown output format {mode!r}",
-            "use --output table or --output json",
+            "use --output " + ", ".join(OUTPUT_MODES[:-1]) + f" or {OUTPUT_MODES[-1]}",
             code="usage",
             exit_code=ExitCode.USAGE,
         )
     return mode
 
 
-def run(command: str, output: str, fn: Callable[[], Any]) -> NoReturn:
+def output_mode(output: str) -> OutputMode:
+    """The mode to render in: the one asked for, or table while an unknown one is reported (check_output)."""
+    return next((mode for mode in OUTPUT_MODES if mode == output), "table")
+
+
+def run(
+    command: str, output: str, fn: Callable[[], Any], *, table_view: Callable[[Any], Any] | None = None
+) -> NoReturn:
     """Call the core once, render its typed result, exit with the documented code.
 
     A result may carry `exit_code` (validation reports, failed playbacks): it is rendered in full and the
     envelope says ok=false. A CallplayError becomes one line plus a hint on stderr; anything else is a bug
-    and exits 1, with the traceback only under CALLPLAY_DEBUG=1.
+    and exits 1, with the traceback only under CALLPLAY_DEBUG=1. With -o jsonl the envelope is the stream's
+    last line (the only one, for a command that streams nothing). `table_view` picks what the tables show of
+    the result (play --wait: not the events its live rows showed already); JSON always carries all of it.
     """
     from callplay import output as out
 
-    mode: OutputMode = "json" if output == "json" else "table"
+    mode = output_mode(output)
     try:
         check_output(output)
         result = fn()
@@ -99,6 +115,12 @@ def run(command: str, output: str, fn: Callable[[], Any]) -> NoReturn:
         out.render_error(command, stopped, mode)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except Exception as exc:  # a bug, or a fault we did not foresee: still one line, exit 1
+        if _caused_by_interrupt(exc):
+            # Python wraps an exception raised while a class is built (a Ctrl-C during an import's dataclass)
+            # in RuntimeError: still an interrupt, exit 130.
+            stopped = CallplayError("interrupted", None, code="interrupted", exit_code=ExitCode.INTERRUPTED)
+            out.render_error(command, stopped, mode)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         if os.environ.get("CALLPLAY_DEBUG") == "1":
             raise
         bug = CallplayError(
@@ -113,11 +135,23 @@ def run(command: str, output: str, fn: Callable[[], Any]) -> NoReturn:
     failure = failure if isinstance(failure, CallplayError) else None
     for warning in getattr(result, "warnings", None) or []:
         out.warn(warning)
-    out.render(command, result, mode, ok=code == 0, error=failure)
+    shown = table_view(result) if table_view is not None and mode == "table" else result
+    out.render(command, shown, mode, ok=code == 0, error=failure)
     if code and failure is not None:
         out.render_error(command, failure, "table")  # the one-line reason on stderr; data is on stdout
     sys.stdout.flush()
     raise typer.Exit(code)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def fail(command: str, output: str, err: CallplayError) -> NoReturn:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from callplay.cli.options import OutputOpt, ProfileOpt, run
+from callplay.cli.options import OutputOpt, ProfileOpt, output_mode, run
 from callplay.providers import all_facts
 from callplay.providers.facts import VOLUME_RANGE_TEXT, signalwire
 
@@ -84,21 +84,27 @@ OptionOpt = Annotated[
 
 def _play(command: str, params: dict[str, Any], *, loop: int) -> None:
     """play and loop: their parameters as one PlayOptions, one call to the core."""
+    from callplay.live import LiveWait
     from callplay.play_items import PlayOptions
 
     params = dict(params)
     output = params.pop("output")
     params.pop("times", None)  # loop's --times arrives as `loop`
     options = PlayOptions(loop=loop, **params)
+    live = LiveWait(command, output_mode(output))
 
     def work() -> "Playback":
         from callplay.core.play import play as play_request
         from callplay.play_items import build_request
 
         request, wait = build_request(options)
-        return play_request(options.call, request, profile=options.profile, dry_run=options.dry_run, wait=wait)
+        # --wait shows its progress as it happens (callplay.live); the live view is closed before the result.
+        with live.watching(enabled=wait.wait and not options.dry_run) as watcher:
+            return play_request(
+                options.call, request, profile=options.profile, dry_run=options.dry_run, wait=wait, watcher=watcher
+            )
 
-    run(command, output, work)
+    run(command, output, work, table_view=live.table_view)
 
 
 def play(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from callplay import interrupts
 from callplay.core.callbacks import callback_url_for, known_secrets, start_receiver
@@ -11,7 +11,7 @@ from callplay.core.checks import check_request
 from callplay.core.control import still_playing_error
 from callplay.core.session import Session, session
 from callplay.errors import CallplayError, Interrupted, ProviderRejected, ProviderUnavailable
-from callplay.model import Playback, PlaybackRecord, PlayRequest
+from callplay.model import Event, Playback, PlaybackRecord, PlayRequest
 from callplay.retry import MAY_HAVE_STARTED
 
 if TYPE_CHECKING:
@@ -25,7 +25,25 @@ class WaitOptions:
     listen: str | None = None  # HOST:PORT for the receiver (behind a tunnel); default 127.0.0.1:0
 
 
-def play(call_id: str, request: PlayRequest, *, profile: str | None, dry_run: bool, wait: WaitOptions) -> Playback:
+class PlayWatcher(Protocol):
+    """Who follows a playback while play runs (the CLI's live rows): told once the provider has accepted it and
+    the ledger holds it, then of each of its events as --wait receives them, in the main thread. The core
+    stays render-free: what a watcher shows, and where, is callplay.live's business."""
+
+    def accepted(self, pb: Playback) -> None: ...
+
+    def event(self, e: Event) -> None: ...
+
+
+def play(
+    call_id: str,
+    request: PlayRequest,
+    *,
+    profile: str | None,
+    dry_run: bool,
+    wait: WaitOptions,
+    watcher: PlayWatcher | None = None,
+) -> Playback:
     with session(profile) as s:
         check_request(s.provider, request, wait=wait.wait)
         if dry_run:
@@ -34,14 +52,19 @@ def play(call_id: str, request: PlayRequest, *, profile: str | None, dry_run: bo
         if receiver is None:  # --wait has pointed the callbacks at its own receiver, with its own token
             request.callback_url = callback_url_for(s, request.callback_url)
         try:
-            return _play(s, call_id, request, receiver, wait.timeout)
+            return _play(s, call_id, request, receiver, wait.timeout, watcher)
         finally:
             if receiver is not None:
                 receiver.stop()
 
 
 def _play(
-    s: Session, call_id: str, request: PlayRequest, receiver: EventReceiver | None, timeout: float | None
+    s: Session,
+    call_id: str,
+    request: PlayRequest,
+    receiver: EventReceiver | None,
+    timeout: float | None,
+    watcher: PlayWatcher | None,
 ) -> Playback:
     started: Playback | None = None
     try:
@@ -49,8 +72,10 @@ def _play(
         started.warnings = [*s.warnings, *started.warnings]
         s.ledger.record_playback(started)
         interrupts.raise_if_pending()  # a signal during the request whose KeyboardInterrupt was lost
+        if watcher is not None:
+            watcher.accepted(started)
         if receiver is not None:
-            _wait(s, started, receiver, timeout)
+            _wait(s, started, receiver, timeout, watcher)
         return started
     except ProviderUnavailable as err:
         if started is None and (err.hint or "").startswith(MAY_HAVE_STARTED):
@@ -93,8 +118,13 @@ def _playback_of(s: Session, call_id: str, request: PlayRequest, state: str) -> 
     )
 
 
-def _wait(s: Session, pb: Playback, receiver: EventReceiver, timeout: float | None) -> None:
-    events, finished = receiver.wait_for(pb.control_id, timeout, pb.call_id, provider=s.provider.name)
+def _wait(
+    s: Session, pb: Playback, receiver: EventReceiver, timeout: float | None, watcher: PlayWatcher | None
+) -> None:
+    on_event = watcher.event if watcher is not None else None
+    events, finished = receiver.wait_for(
+        pb.control_id, timeout, pb.call_id, provider=s.provider.name, on_event=on_event
+    )
     pb.events = events
     if events:
         pb.state = next((e.state for e in reversed(events) if e.state), pb.state)

@@ -214,27 +214,43 @@ class EventReceiver:
     # -- waiting -----------------------------------------------------------------------------------------
 
     def wait_for(
-        self, control_id: str, timeout: float | None, call_id: str | None = None, provider: str | None = None
+        self,
+        control_id: str,
+        timeout: float | None,
+        call_id: str | None = None,
+        provider: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
     ) -> tuple[list[Event], bool]:
         """Events for `control_id` (from `provider`'s path, when given) until one is terminal, or the call
-        ends; (events, finished). Wakes often so that Ctrl-C and SIGTERM are handled promptly in the main
-        thread."""
+        ends; (events, finished). `on_event` sees each of them once, as it arrives, in this (the waiting)
+        thread and outside the lock, so that a slow terminal never holds up the receiver. Wakes often so that
+        Ctrl-C and SIGTERM are handled promptly in the main thread."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        told = 0
         while True:
             with self._cond:
-                mine = [
-                    e
-                    for e in self.events
-                    if (provider is None or e.provider == provider)
-                    and (e.control_id == control_id or (call_id and e.call_id == call_id and e.type in CALL_ENDED))
-                ]
-                if any(e.state in TERMINAL_STATES or e.type in CALL_ENDED for e in mine):
-                    return mine, True
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return mine, False
-                self._cond.wait(0.2 if remaining is None else min(0.2, remaining))
+                seen = len(self.events)
+                mine = [e for e in self.events if _concerns(e, control_id, call_id, provider)]
+            if on_event is not None:
+                for event in mine[told:]:
+                    on_event(event)
+                told = len(mine)
+            if any(e.state in TERMINAL_STATES or e.type in CALL_ENDED for e in mine):
+                return mine, True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return mine, False
+            with self._cond:
+                if len(self.events) == seen:  # nothing arrived while on_event ran: sleep until something does
+                    self._cond.wait(0.2 if remaining is None else min(0.2, remaining))
             interrupts.raise_if_pending()  # a Ctrl-C whose KeyboardInterrupt Python dropped
+
+
+def _concerns(event: Event, control_id: str, call_id: str | None, provider: str | None) -> bool:
+    """Whether `event` is one wait_for waits on: the playback's own, or its call's end."""
+    if provider is not None and event.provider != provider:
+        return False
+    return event.control_id == control_id or bool(call_id and event.call_id == call_id and event.type in CALL_ENDED)
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

@@ -108,6 +108,8 @@ class AcsProvider:
             "loop_count": "ACS loops only until stopped: use `callplay loop` without --times and "
             "`callplay stop`, or list the source N times in one play",
             "volume_at_start": "ACS has no playback volume: adjust the file's level instead",
+            "playback_states": "ACS has no read of a playback's state: its PlayCompleted, PlayFailed and "
+            "PlayCanceled events reach callplay through `callplay events listen`",
             "local_files": "ACS plays from a URL it can fetch: host the file (e.g. Azure Blob Storage) and pass "
             "its https URL",
             "s3_sources": "ACS cannot read s3:// objects: pass an https URL (a presigned S3 URL works)",

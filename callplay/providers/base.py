@@ -17,7 +17,16 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from callplay.model import CallStatus, CheckResult, ControlResult, Playback, PlaybackRecord, PlayRequest
+from callplay.model import (
+    CallStatus,
+    CheckResult,
+    ControlResult,
+    Event,
+    Playback,
+    PlaybackRecord,
+    PlayRequest,
+    now_iso,
+)
 
 ALL_VERBS = frozenset({"play", "loop", "stop", "pause", "resume", "volume", "status"})
 
@@ -45,6 +54,9 @@ class Capabilities:
     # does), so the receiver checks signed callbacks against that URL rather than the one it sees.
     callback_auth: Literal["url_token", "signature"] = "signature"
     callback_secret_setting: str | None = None  # the profile setting holding the token or signing secret
+    # The provider can be asked how callplay's playbacks stand (`playbacks --refresh`, stream-status): it
+    # implements PlaybackStates too; otherwise notes["playback_states"] says why not and what to do instead.
+    playback_states: bool = False
     notes: dict[str, str] = field(default_factory=dict)  # verb -> what to do instead, for error messages
 
 
@@ -93,3 +105,36 @@ class VolumeControl(Protocol):
     """A running playback's volume; offered by providers declaring the `volume` verb."""
 
     def volume(self, call_id: str, *, control_id: str, db: float, record: PlaybackRecord | None) -> ControlResult: ...
+
+
+@runtime_checkable
+class PlaybackStates(Protocol):
+    """What the provider can tell of callplay's playbacks on one call; offered by providers declaring
+    `playback_states`. Returns an Event (with the state it implies) for each playback it has news of, and
+    none for the rest (still running, or not known). `status` is the call's status when the caller has just
+    read it (stream-status), so that it is not read twice."""
+
+    def playback_states(
+        self, call_id: str, records: list[PlaybackRecord], *, status: CallStatus | None = None
+    ) -> list[Event]: ...
+
+
+def ended_with_call(
+    provider: str, status: CallStatus, records: list[PlaybackRecord], ended: frozenset[str], source: str
+) -> list[Event]:
+    """A call that has ended took every playback on it along: a `canceled` Event for each record when the
+    call's state is one of `ended` (the provider's own words), none while it is live. `source` names the read."""
+    if status.state not in ended:
+        return []
+    return [
+        Event(
+            type="call ended",  # callplay's own event (no provider names one): the call's status is in detail
+            time=now_iso(),
+            provider=provider,
+            call_id=status.call_id,
+            control_id=record.control_id,
+            state="canceled",
+            detail={"call_status": status.state, "source": source},
+        )
+        for record in records
+    ]

@@ -256,6 +256,8 @@ class ChimeProvider:
             "volume": "Amazon Chime SDK has no playback volume: adjust the file's level and play it again",
             "loop_forever": f"use --times N with N <= {DEFAULT_REPEAT_MAX} (PlayAudio's Repeat needs a count)",
             "wait": "deploy callplay's reference Lambda (callplay chime lambda-package) so events reach callplay",
+            "playback_states": "Amazon Chime SDK has no API that returns a call's or a playback's state: "
+            "callplay's reference Lambda posts playback events to `callplay events listen`",
         },
     )
 

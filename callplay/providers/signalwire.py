@@ -30,6 +30,7 @@ from callplay.model import (
     CallStatus,
     CheckResult,
     ControlResult,
+    Event,
     Playback,
     PlaybackRecord,
     PlayItem,
@@ -37,7 +38,15 @@ from callplay.model import (
     Silence,
     Tts,
 )
-from callplay.providers.base import ALL_VERBS, Capabilities, PauseControl, Provider, VolumeControl
+from callplay.providers.base import (
+    ALL_VERBS,
+    Capabilities,
+    PauseControl,
+    PlaybackStates,
+    Provider,
+    VolumeControl,
+    ended_with_call,
+)
 from callplay.providers.facts import CALLBACK_URL_PATTERN
 from callplay.providers.facts.signalwire import DIRECTIONS, FACTS, GENDERS, RINGTONES, VOLUME_RANGE
 from callplay.values import port_problem
@@ -47,6 +56,8 @@ if TYPE_CHECKING:
 
 CALLS_PATH = "/api/calling/calls"
 VOICE_LOGS_PATH = "/api/voice/logs"
+# The voice log statuses (Voice.VoiceLogStatus) of a call that is over: no play can still be running on it.
+CALL_ENDED = frozenset({"busy", "failed", "no-answer", "canceled", "completed", "ended"})
 OPTIONS = ("ringtone", "language", "voice", "gender")
 OPTIONS_HINT = "SignalWire options: ringtone=NAME[:SECONDS], language=BCP-47, voice=NAME, gender=female|male"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -113,6 +124,7 @@ def _capabilities() -> Capabilities:
         multi_items=True,
         events=True,
         callback_secret_setting="signing_key",  # X-SignalWire-Signature, over the status_url and the body
+        playback_states=True,  # from the call's voice log: an ended call ended every play on it
         notes={
             "targets": "SignalWire plays to the call, not to participants: use --direction listen|speak|both",
             "ssml": "SignalWire's calling.play has no SSML item: use --tts TEXT or an audio URL",
@@ -307,6 +319,14 @@ class SignalWireProvider:
                 "SignalWire lists no participants: a play reaches the call by --direction",
             ],
         )
+
+    def playback_states(
+        self, call_id: str, records: list[PlaybackRecord], *, status: CallStatus | None = None
+    ) -> list[Event]:
+        # A voice log tells the call's status, not a play's (its events' details are not documented): while
+        # the call is live nothing is known beyond the status_url webhooks; once it has ended, so has every play.
+        status = status or self.status(call_id)
+        return ended_with_call(self.name, status, records, CALL_ENDED, f"GET {VOICE_LOGS_PATH}/{{id}}")
 
     def check(self) -> CheckResult:
         # The smallest authenticated read there is: one voice log (nothing is created or changed).
@@ -554,3 +574,4 @@ def _hint_422(messages: list[str]) -> str:
 _CHECK: type[Provider] = SignalWireProvider
 _CHECK_PAUSE: type[PauseControl] = SignalWireProvider
 _CHECK_VOLUME: type[VolumeControl] = SignalWireProvider
+_CHECK_STATES: type[PlaybackStates] = SignalWireProvider

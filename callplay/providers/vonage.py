@@ -37,6 +37,7 @@ from callplay.model import (
     CallStatus,
     CheckResult,
     ControlResult,
+    Event,
     Participant,
     Playback,
     PlaybackRecord,
@@ -45,7 +46,7 @@ from callplay.model import (
     Ssml,
     Tts,
 )
-from callplay.providers.base import Capabilities, Provider
+from callplay.providers.base import Capabilities, PlaybackStates, Provider, ended_with_call
 from callplay.providers.facts import VOLUME_RANGE_DB
 from callplay.providers.facts.vonage import DB_PER_LEVEL_STEP, FACTS, LANGUAGES
 from callplay.values import port_problem
@@ -124,6 +125,10 @@ NOTES = {
     "s3_sources": "Vonage fetches audio over http(s) only: pass a presigned https URL for the S3 object",
 }
 NOTES["wait"] = NOTES["events"]  # the core looks the --wait refusal up under "wait"
+# The call statuses (voice.yml `status`, the call-flow guide's list) of a call that is over: nothing plays on it.
+CALL_ENDED = frozenset(
+    {"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout", "disconnected"}
+)
 
 
 # ------------------------------------------------------------------------------------------ private key
@@ -275,6 +280,7 @@ class VonageProvider:
         s3_sources=False,
         events=False,
         callback_secret_setting="signature_secret",  # signed webhooks: a JWT over the body's hash
+        playback_states=True,  # from GET call: a call that has ended ended every stream and talk on it
         notes=dict(NOTES),
     )
 
@@ -522,6 +528,13 @@ class VonageProvider:
             ],
         )
 
+    def playback_states(
+        self, call_id: str, records: list[PlaybackRecord], *, status: CallStatus | None = None
+    ) -> list[Event]:
+        # Vonage has no "is it playing" read: only the call's status tells, and only that the call is over.
+        status = status or self.status(call_id)
+        return ended_with_call(self.name, status, records, CALL_ENDED, "GET /v1/calls/{uuid}")
+
     # -- check -------------------------------------------------------------------------------------------
 
     def check(self) -> CheckResult:
@@ -724,3 +737,4 @@ def _failure(exc: Exception) -> retry.Failure | None:
 
 
 _CHECK: type[Provider] = VonageProvider  # mypy checks the class against the protocol
+_CHECK_STATES: type[PlaybackStates] = VonageProvider

@@ -69,7 +69,7 @@ def test_json_envelope(cp: Cp, prompts: Path) -> None:
 def test_junit_report_file(cp: Cp, prompts: Path, tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
     res = cp("validate-audio", prompts, "--target", "acs,chime", "--format", "junit", "--report", report)
-    assert res.exit_code == 7 and "validate-audio" in res.stdout and "5 file(s)" in res.stdout  # table too
+    assert res.exit_code == 7 and "findings" in res.stdout and "5 file(s)" in res.stdout  # table too
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")

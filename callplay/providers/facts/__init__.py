@@ -56,3 +56,8 @@ class ProviderFacts:
     options: tuple[str, ...] = ()  # `--option KEY`s it takes besides TTS_OPTION_KEYS; others are refused
     max_loop: int | None = None  # the largest play count its API takes; None: no documented maximum
     cache_id: bool = False  # takes `--cache-id` (a play source cache)
+    # Requests per second a run over many calls sends by default (`--rate`): the provider's documented limit for
+    # the requests callplay sends (play, stop, ...), or callplay's cautious choice where none is documented.
+    # Every provider sets both; `request_rate_source` says where the figure comes from (docs, --help).
+    request_rate: float = 1.0
+    request_rate_source: str = ""

@@ -24,4 +24,10 @@ FACTS = ProviderFacts(
     volume_range_db=None,
     ssml=True,
     cache_id=True,  # playSourceCacheId on each play source
+    # "Service limits for Azure Communication Services" (learn.microsoft.com/azure/communication-services/
+    # concepts/service-limits) gives rates for identity, SMS, email, chat, Job Router and network traversal, and
+    # answers 429 when one is passed, but names no rate for Call Automation (play, cancel, get call). 10/s is
+    # callplay's cautious choice, with no figure to go by; a 429 and its Retry-After are honoured either way.
+    request_rate=10.0,
+    request_rate_source="not documented for Call Automation: callplay's cautious default",
 )

@@ -33,6 +33,11 @@ FACTS = ProviderFacts(
     # engine=standard|neural (Polly), leg=LEG-A|LEG-B (as --to), text_type=text|ssml: Speak's arguments.
     options=("engine", "leg", "text_type"),
     max_loop=None,  # PlayAudio's Repeat has no documented maximum: the profile's repeat_max bounds it
+    # AWS General Reference, "Amazon Chime SDK endpoints and quotas" (docs.aws.amazon.com/general/latest/gr/
+    # chime-sdk.html): "UpdateSipMediaApplicationCall API rate limit: 5 (adjustable): the maximum number of
+    # requests ... per second allowed in the current AWS Region"; every play and stop is one such request.
+    request_rate=5.0,
+    request_rate_source="AWS quota: UpdateSipMediaApplicationCall 5 requests/s per Region (adjustable)",
 )
 
 MAX_ACTIONS = 10  # actions per Lambda response

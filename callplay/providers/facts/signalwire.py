@@ -32,6 +32,11 @@ FACTS = ProviderFacts(
     directions=DIRECTIONS,
     options=("ringtone",),  # ringtone=NAME[:SECONDS], a `ringtone` play item
     max_loop=MAX_LOOP,
+    # SignalWire "Rate limits" (signalwire.com/docs/platform/rate-limits, section API): "POST PUT PATCH 13800
+    # requests per 10 seconds", across the Space; every calling.play/stop/pause/volume is a POST to
+    # /api/calling/calls. (The 1 call per second there is for creating calls, which callplay never does.)
+    request_rate=1380.0,
+    request_rate_source="SignalWire rate limits: POST 13800 requests per 10 s per Space",
 )
 
 # fmt: off

@@ -25,6 +25,11 @@ FACTS = ProviderFacts(
     options=("style", "premium"),  # the talk endpoint's style (a number) and premium (a boolean)
     # stream/talk `loop`: "minimum 0" and no documented maximum (the SDK's models: Field(ge=0)).
     max_loop=None,
+    # Vonage Voice API "Troubleshooting", section Capacity (developer.vonage.com/voice/voice-api/guides/
+    # troubleshooting): "Maximum of 15 requests per second to the REST API (excluding create calls)", else 429.
+    # callplay's PUT/DELETE .../stream and .../talk are such requests; the 3 calls/s limit is for creating calls.
+    request_rate=15.0,
+    request_rate_source="Vonage Voice API capacity: 15 requests/s to the REST API",
 )
 
 LEVEL_STEP = 0.1  # Vonage takes `level` in steps of 0.1
