@@ -74,7 +74,8 @@ def build(tmp: Path, playbacks: int, profiles: int) -> tuple[Path, Path]:
     ]
     db = sqlite3.connect(ledger.path)
     with db:
-        db.executemany("INSERT INTO playbacks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        columns = "control_id, call_id, profile, provider, state, sources, loop, volume_db, created_at, updated_at"
+        db.executemany(f"INSERT INTO playbacks ({columns}, last_event, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     db.close()  # the last connection: checkpointed, no -wal left, as callplay leaves the ledger
     config = tmp / "config.toml"
     tables = (f'[profiles.p{n:02d}]\nprovider = "acs"\nendpoint = "https://p{n}.example"\n' for n in range(profiles))

@@ -114,11 +114,14 @@ def write_calls(workdir: Path, prefix: str, n: int) -> Path:
 
 
 def timed_child(
-    argv: list[str], env: dict[str, str], stdout: int | None = subprocess.DEVNULL
+    argv: list[str],
+    env: dict[str, str],
+    stdout: int | None = subprocess.DEVNULL,
+    stderr: int | None = subprocess.DEVNULL,
 ) -> tuple[float, int, float]:
     """(seconds, exit code, peak RSS in MB) of one child process, measured with wait4 (its own ru_maxrss)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -143,8 +146,14 @@ def xargs(emu: Emulator, env: dict[str, str], workdir: Path, profile: str, n: in
     one = " ".join(shlex.quote(a) for a in [*callplay_cmd(), "play"])
     rest = f"--tts hi -p {shlex.quote(profile)} -o json"
     script = f"xargs -P 16 -I CALL {one} CALL {rest} < {shlex.quote(str(calls))} > /dev/null"
-    seconds, code, _ = timed_child(["sh", "-c", script], env)
+    errors = workdir / "xargs.err"
+    with errors.open("w") as err:
+        seconds, code, _ = timed_child(["sh", "-c", script], env, stderr=err.fileno())
     check_one_each(emu, "xa-", n, "xargs")
+    # What failed, if anything: the distinct error lines of the single invocations, most frequent first.
+    said = Counter(line for line in errors.read_text().splitlines() if line.startswith(("error:", "hint:")))
+    for line, count in said.most_common(4):
+        print(f"  !! xargs: {count} x {line[:100]}", flush=True)
     return Run("xargs -P 16", n, seconds, f"exit {code}")
 
 
@@ -174,13 +183,13 @@ def rated(emu: Emulator, env: dict[str, str], workdir: Path, profile: str, n: in
     arrivals: list[float] = []
     assert proc.stdout is not None
     for line in proc.stdout:
-        if json.loads(line).get("kind") == "result":
+        if json.loads(line).get("kind") == "call":
             arrivals.append(time.perf_counter())
     proc.wait()
     seconds = time.perf_counter() - start
     check_one_each(emu, "rate-", n, "rate")
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
-    return Run(f"fan-out --rate {rate:g}", n, seconds, f"{len(arrivals)} result lines"), achieved
+    return Run(f"fan-out --rate {rate:g}", n, seconds, f"{len(arrivals)} call lines"), achieved
 
 
 def check_one_each(emu: Emulator, prefix: str, n: int, what: str) -> None:

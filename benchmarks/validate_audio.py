@@ -14,9 +14,10 @@ long files, and some corrupt, truncated and empty ones: about 350 MB), then prin
 
 and the ratios against the targets: full >= 5x faster than the soxi loop and within 8x of cat; --quick within
 6x of the single soxi call; max RSS under 150 MB checking one 50 MB WAV. Every command runs once untimed to warm
-the page cache, then the median of --repeat rounds is reported, each round running every short command in turn
-so that a noisy patch of the machine hits them all alike (the per-file soxi and ffprobe loops, which take
-seconds to minutes, run once). callplay runs as a subprocess (start-up counts),
+the page cache, then --repeat rounds run every command in turn (the soxi loop too), so that a noisy patch of the
+machine hits them all alike; each ratio is worked out within each round, and every figure is printed as the
+median with the min and max over the rounds: one run of a benchmark on a shared machine does not reproduce,
+its spread does. The ffprobe loop, which takes minutes, runs once. callplay runs as a subprocess (start-up counts),
 from .venv/bin/callplay, else `callplay` on PATH, else `uv run callplay`. A peer whose tool is missing is
 skipped, saying so (apt-get install -y sox libsox-fmt-all ffmpeg).
 
@@ -179,8 +180,16 @@ def child_env(cache: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Timing:
-    wall: float  # median seconds
-    cpu: float  # median user+sys seconds of the children: unlike wall time, not affected by other load
+    walls: list[float]  # seconds, one per round
+    cpus: list[float]  # user+sys seconds of the children: unlike wall time, not affected by other load
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
 
 
 def timed_rounds(
@@ -204,7 +213,7 @@ def timed_rounds(
             cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     out: dict[str, Timing | None] = {name: None for name in runs}
     for name in live:
-        out[name] = Timing(statistics.median(walls[name]), statistics.median(cpus[name]))
+        out[name] = Timing(walls[name], cpus[name])
     return out
 
 
@@ -238,21 +247,35 @@ def max_rss_mb(args: list[str], env: dict[str, str]) -> float:
 # ---------------------------------------------------------------------------------------------- report
 
 
+def spread(values: list[float], digits: int = 3) -> str:
+    """median [min-max]: the figure to quote, with how far one run can stray from it."""
+    return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+
+
 def line(name: str, t: Timing | None, files: int, note: str = "") -> None:
     if t is None:
         print(f"  {name:<22} {'skipped':>9}   {note}")
         return
     rate = f"{files / t.wall:8.0f} files/s" if files else " " * 16
-    print(f"  {name:<22} {t.wall:8.3f} s {rate}   cpu {t.cpu:7.3f} s  {note}")
+    print(f"  {name:<22} {spread(t.walls):>23} s {rate}   cpu {t.cpu:7.3f} s  {note}")
 
 
-def ratio(label: str, value: float | None, op: str, target: float) -> bool:
-    if value is None:
-        print(f"  {label:<48} n/a (peer missing)")
+def ratio(label: str, values: list[float] | None, op: str, target: float) -> bool:
+    """A ratio worked out in each round, as median [min-max]; the target is judged on the median."""
+    if values is None:
+        print(f"  {label:<42} n/a (peer missing)")
         return True
+    value = statistics.median(values)
     ok = value >= target if op == ">=" else value <= target
-    print(f"  {label:<48} {value:6.2f}x  (target {op} {target:g}x)  {'OK' if ok else 'MISSED'}")
+    print(f"  {label:<42} {spread(values, 2):>20}x  (target {op} {target:g}x)  {'OK' if ok else 'MISSED'}")
     return ok
+
+
+def per_round(a: Timing | None, b: Timing | None) -> list[float] | None:
+    """a/b within each round (both ran in it, back to back), or None when a peer is missing."""
+    if a is None or b is None:
+        return None
+    return [x / y for x, y in zip(a.walls, b.walls, strict=True)]
 
 
 def main() -> int:
@@ -281,7 +304,7 @@ def run(tmp: Path, count: int, repeat: int) -> int:
     )
     print(
         f"cpus: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}; "
-        f"median of {repeat} interleaved rounds after one warm-up run"
+        f"{repeat} interleaved rounds after one warm-up run; figures are median [min-max] over the rounds"
     )
     names = [str(p) for p in paths]
     env = child_env(tmp / "pycache")
@@ -290,22 +313,20 @@ def run(tmp: Path, count: int, repeat: int) -> int:
     base = [*cp, "validate-audio", str(corpus), "--target", "all", "--format", "github"]
     have_sox, have_ff = shutil.which("soxi") is not None, shutil.which("ffprobe") is not None
     readable = soxi_readable(paths) if have_sox else []
+    loop = 'for f in "$@"; do {} "$f" >/dev/null 2>&1; done'
     short = {
         "startup": sh([*cp, "--version"], env),
         "full": sh(base, env),
         "quick": sh([*base, "--quick"], env),
         "soxi_one": sh(["soxi", *readable]) if have_sox else None,
         "cat": sh(["cat", *names]),
-    }
-    loop = 'for f in "$@"; do {} "$f" >/dev/null 2>&1; done'
-    ff = "ffprobe -v error -show_format -show_streams"
-    loops = {
         "soxi_loop": sh(["sh", "-c", loop.format("soxi"), "sh", *names]) if have_sox else None,
-        "ffprobe_loop": sh(["sh", "-c", loop.format(ff), "sh", *names]) if have_ff else None,
     }
     res = timed_rounds(short, repeat)
-    # The per-file loops take seconds to minutes: one run each (the corpus is already in the page cache).
-    res.update(timed_rounds(loops, 1, warm=False))
+    # The ffprobe loop takes minutes: one run (the corpus is already in the page cache).
+    ff = "ffprobe -v error -show_format -show_streams"
+    ffprobe = {"ffprobe_loop": sh(["sh", "-c", loop.format(ff), "sh", *names]) if have_ff else None}
+    res.update(timed_rounds(ffprobe, 1, warm=False))
     print()
     line("callplay --version", res["startup"], 0, "start-up alone (Python, typer, callplay's CLI)")
     line("callplay full check", res["full"], len(paths))
@@ -319,18 +340,12 @@ def run(tmp: Path, count: int, repeat: int) -> int:
     return targets(res, tmp, cp, env)
 
 
-def _wall(t: Timing | None) -> float | None:
-    return t.wall if t is not None else None
-
-
 def targets(res: dict[str, Timing | None], tmp: Path, cp: list[str], env: dict[str, str]) -> int:
-    full, quick, cat = _wall(res["full"]), _wall(res["quick"]), _wall(res["cat"])
-    soxi_loop, soxi_one = _wall(res["soxi_loop"]), _wall(res["soxi_one"])
-    assert full is not None and quick is not None and cat is not None
-    print("\ntargets (wall time):")
-    ok = ratio("full check vs soxi loop (speed-up)", soxi_loop and soxi_loop / full, ">=", 5)
-    ok &= ratio("full check vs cat floor (slow-down)", full / cat, "<=", 8)
-    ok &= ratio("--quick vs single soxi call (slow-down)", soxi_one and quick / soxi_one, "<=", 6)
+    full, quick, cat = res["full"], res["quick"], res["cat"]
+    print("\ntargets (wall time, each ratio within a round; median [min-max] over the rounds):")
+    ok = ratio("full check vs soxi loop (speed-up)", per_round(res["soxi_loop"], full), ">=", 5)
+    ok &= ratio("full check vs cat floor (slow-down)", per_round(full, cat), "<=", 8)
+    ok &= ratio("--quick vs single soxi call (slow-down)", per_round(quick, res["soxi_one"]), "<=", 6)
     big = write_50mb_wav(tmp / "big.wav")
     rss = max_rss_mb([*cp, "validate-audio", str(big), "--target", "chime", "--format", "github"], env)
     good = rss < 150

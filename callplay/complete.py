@@ -3,24 +3,25 @@ completes, one per line, for the scripts callplay.completions generates.
 
 A Tab must feel instant (< 150 ms, benchmarks/completion.py), so callplay._entry answers this before it
 imports the CLI, and this module uses the standard library only: tomllib for the config file, a plain
-read-only sqlite3 connection for the ledger. A Tab must never print an error into the prompt line, nor
+read-only sqlite3 connection for the ledger (with a PostgreSQL state_url a Tab offers no IDs: a network round
+trip is no Tab's business). A Tab must never print an error into the prompt line, nor
 create or change anything: every failure (no file, bad TOML, a corrupt or locked ledger) prints nothing and
 exits 0, and the ledger is opened `mode=ro`, so a Tab never creates, migrates or checkpoints it.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from callplay import paths
+from callplay.paths import DEMO_PROFILE
+from callplay.states import TERMINAL_STATES
 
 MAX_VALUES = 50  # a Tab that offers more is no help; the prefix narrows it
-# Copies of facts whose homes cost too much to import on a Tab; a test keeps each equal to its home.
-DEMO_PROFILE = "demo"  # callplay.config.DEMO_PROFILE (imports pydantic: 100+ ms)
-TERMINAL_STATES = ("canceled", "failed", "finished", "stopped")  # callplay.model's (40-60 ms: dataclasses)
 LOCKED_WAIT_S = 0.05  # a ledger locked longer than this gives no values rather than a slow Tab
 
 
@@ -93,18 +94,32 @@ def controls(prefix: str, profile: str | None = None, call: str | None = None) -
         if value:
             query += f" AND {column} = ?"
             args.append(value)
-    ended = [*TERMINAL_STATES, "dry-run"]  # as Ledger.playbacks(active=True) tells them apart
+    ended = [*sorted(TERMINAL_STATES), "dry-run"]  # as Ledger.playbacks(active=True) tells them apart
     query += f" ORDER BY state IN ({','.join('?' * len(ended))}), created_at DESC, rowid DESC LIMIT ?"
     return _select(query, [*args, *ended, MAX_VALUES])
 
 
-def ledger_path() -> Path:
-    return paths.state_dir_path(paths.env_path("STATE_DIR")) / paths.LEDGER_FILE
+def ledger_path() -> Path | None:
+    """The SQLite ledger, as callplay.config.state_location finds it; None when state_url names PostgreSQL."""
+    text = next((v for k, v in sorted(os.environ.items()) if k.upper() == "CALLPLAY_STATE_URL" and v), None)
+    if text is None:
+        config = paths.config_path(paths.env_path("CONFIG"))
+        raw = config.read_bytes() if config.is_file() else b""  # not a FIFO, which would hang the Tab
+        if b"state_url" in raw:  # parsed only then: tomllib costs a Tab milliseconds
+            import tomllib
+
+            value = tomllib.loads(raw.decode()).get("state_url")
+            text = value if isinstance(value, str) and value else None
+    if text is None:
+        return paths.state_dir_path(paths.env_path("STATE_DIR")) / paths.LEDGER_FILE
+    from callplay import state_url  # only now: dataclasses and urllib cost a Tab some milliseconds
+
+    return state_url.parse(text).path  # a bad URL raises: main prints nothing
 
 
 def _select(query: str, args: Sequence[object]) -> list[str]:
     path = ledger_path()
-    if not path.is_file():
+    if path is None or not path.is_file():
         return []
     # Even read-only, SQLite creates a WAL database's -wal and -shm files when they are missing. Missing,
     # they hold nothing (the last writer checkpointed and removed them): then the file is read as immutable,

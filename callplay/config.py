@@ -29,11 +29,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callplay import paths
 from callplay.errors import ConfigError, UsageError
+from callplay.paths import DEMO_PROFILE as DEMO_PROFILE  # its home is stdlib-only, for shell completion
 
 if TYPE_CHECKING:
     from callplay.model import ProfileList, ProfileSummary, ProfileView
+    from callplay.state_url import StateUrl
 
-DEMO_PROFILE = "demo"
 # Not a secret: the key the embedded demo emulator accepts (base64, as ACS access keys are).
 DEMO_ACCESS_KEY = "Y2FsbHBsYXktZGVtby1rZXktbm90LWEtc2VjcmV0"
 
@@ -47,6 +48,7 @@ class GlobalSettings(BaseSettings):
     config: Path | None = None
     profile: str | None = None
     state_dir: Path | None = None
+    state_url: str | None = None
 
 
 def global_settings() -> GlobalSettings:
@@ -93,6 +95,32 @@ def state_dir() -> Path:
     if not path.is_dir():
         raise ConfigError(f"{where} {path} is not a directory", "point CALLPLAY_STATE_DIR at a directory")
     return path
+
+
+def state_location() -> StateUrl:
+    """Where the ledger is: CALLPLAY_STATE_URL, else the config file's top-level `state_url`, else the SQLite
+    file in the state directory (docs/state.md)."""
+    from callplay import state_url
+
+    text = global_settings().state_url
+    if text is None:
+        value = load_file().data.get("state_url")
+        text = value if isinstance(value, str) and value else None  # check_top_level has refused other types
+    if text is None:
+        return state_url.StateUrl("sqlite", path=state_dir() / paths.LEDGER_FILE)
+    try:
+        parsed = state_url.parse(text)
+    except state_url.BadStateUrl as exc:
+        raise ConfigError(exc.message, exc.hint) from None
+    if parsed.path is not None:
+        try:
+            parsed.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the folder of the ledger {parsed.path}: {exc.strerror or exc}",
+                "point state_url (CALLPLAY_STATE_URL) at a file in a folder callplay may write",
+            ) from None
+    return parsed
 
 
 # ------------------------------------------------------------------------------------------ the raw file
@@ -150,6 +178,7 @@ TOP_LEVEL_KEYS = {
     "default_profile": (str, 'default_profile = "NAME" at the top of the file'),
     "profiles": (dict, "write profiles as [profiles.NAME] tables"),
     "audio": (dict, "write validate-audio thresholds as an [audio] table (see docs/validate-audio.md)"),
+    "state_url": (str, 'state_url = "postgresql://USER@HOST/DB" (or sqlite:///PATH) at the top (docs/state.md)'),
 }
 
 

@@ -54,6 +54,8 @@ class CallplayError(Exception):
 
     exit_code: ExitCode = ExitCode.ERROR
     code: str = "error"
+    # What the failure was about (the call, the profile): the `data` of its JSON envelope (core.session.about).
+    data: dict[str, Any] | None = None
 
     def __init__(
         self,

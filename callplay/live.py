@@ -17,6 +17,9 @@ and on where stderr goes:
   script dispatches on that one key. It is the only line when the play fails before the provider accepted it,
   and for a command that streams nothing (`events listen -o jsonl` streams `ready` and `event` lines).
 
+A command over many calls shows its progress through `FanoutView` instead (see there): a progress bar on a
+terminal, a line per failed call off one, and a `"kind": "call"` line per call with -o jsonl.
+
 When the Live display and the final tables share one terminal (stderr and stdout the same tty), the final
 Playback table leaves out the events the live rows already show (`LiveWait.table_view`); JSON keeps them all.
 """
@@ -29,11 +32,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from callplay import output as out
+from callplay.model import TERMINAL_STATES
 from callplay.redact import mask_url_secrets
 
 if TYPE_CHECKING:
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
     from rich.live import Live
 
     from callplay.core.play import PlayWatcher
-    from callplay.model import Event, Playback
+    from callplay.model import CallOutcome, Event, Playback
     from callplay.output import OutputMode
 
 REFRESH_PER_SECOND = 4  # the footer's seconds counter; events redraw at once
@@ -204,6 +208,220 @@ class _LiveRows:
         if self.ended is not None:
             return f"waited {self.ended - self.started:.0f} s"
         return f"waiting {time.monotonic() - self.started:.0f} s (Ctrl-C stops the playback)"
+
+
+# ------------------------------------------------------------------------------------------- many calls
+
+
+class FanoutView:
+    """What a command over many calls (callplay.core.fanout) shows while it runs, by --output and by where stderr
+    goes; `watching()` yields the watcher to hand the core (its `result` is the core's `on_result`), or None.
+
+    - table or json, stderr a terminal: a progress bar on stderr (calls done of all, failed, calls/s, ETA), and
+      with --wait a second bar for the wait: how many are playing, finished and failed, and the seconds waited.
+      The last frame stays on screen; the result's tables (or the envelope) follow on stdout.
+    - table, stderr not a terminal: a plain line on stderr per call that failed (`failed CALL (profile):
+      reason`), and with --wait one line when the wait starts and one per change of a playback's state
+      (`HH:MM:SS  STATE  CALL  CONTROL-ID  (N playing, N finished, N failed)`), each flushed.
+    - json, stderr not a terminal: nothing until the envelope.
+    - jsonl: one line per call on stdout as it finishes, then with --wait one per event, then the envelope:
+          {"version": 1, "command": "play", "kind": "call", "data": {call_id, profile, provider, ok,
+                                                                     control_id, state, error}}
+          {"version": 1, "command": "play", "kind": "event", "data": {the event}}
+          {"version": 1, "command": "play", "kind": "result", "ok": ..., "data": {"results": [...], ...}, ...}
+    """
+
+    def __init__(self, command: str, mode: OutputMode, total: int | None) -> None:
+        self.command = command
+        self.mode = mode
+        self.total = total  # None: not known before the run (stop --all)
+
+    @contextmanager
+    def watching(self) -> Iterator[ManyWatcher | None]:
+        if self.mode == "jsonl":
+            yield _ManyJsonLines(self.command)
+            return
+        console = out.stderr_console() if sys.stderr.isatty() else None
+        if console is not None and console.is_terminal and not console.is_dumb_terminal:
+            bars = _ManyBars(console, self.command, self.total)
+            try:
+                yield bars
+            finally:
+                bars.close()
+            return
+        yield _ManyPlain() if self.mode == "table" else None
+
+
+class ManyWatcher(_Lines):
+    """The core's `on_result` (`result`) and callplay.core.fanout.ManyWatcher (the wait), keeping the counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = self.failed = 0
+        self.waited: dict[str, str] = {}  # control ID -> its state, for the playbacks waited for
+        self.ended_ok = self.ended_failed = 0
+
+    def result(self, outcome: CallOutcome) -> None:
+        self.done += 1
+        self.failed += not outcome.ok
+
+    def waiting(self, outcomes: Sequence[CallOutcome]) -> None:
+        self.waited = {o.control_id: o.state or "" for o in outcomes if o.control_id}
+
+    def event(self, e: Event) -> None:
+        if e.control_id in self.waited and e.state:
+            self.waited[e.control_id] = e.state
+
+    def ended(self, outcome: CallOutcome) -> None:
+        if outcome.ok:
+            self.ended_ok += 1
+        else:
+            self.ended_failed += 1
+        if outcome.control_id in self.waited and outcome.state:
+            self.waited[outcome.control_id] = outcome.state
+
+    @property
+    def playing(self) -> int:
+        return len(self.waited) - self.ended_ok - self.ended_failed
+
+    def counts(self) -> str:
+        return f"{self.playing} playing, {self.ended_ok} finished, {self.ended_failed} failed"
+
+
+class _ManyJsonLines(ManyWatcher):
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def result(self, outcome: CallOutcome) -> None:
+        super().result(outcome)
+        self._write(lambda: out.stream_line(self.command, "call", outcome.to_dict()))
+
+    def event(self, e: Event) -> None:
+        super().event(e)
+        self._write(lambda: out.stream_line(self.command, "event", e.to_dict()))
+
+
+class _ManyPlain(ManyWatcher):
+    """For a log file or a pipe: what failed, and with --wait each change of state, one flushed line each."""
+
+    def result(self, outcome: CallOutcome) -> None:
+        super().result(outcome)
+        if not outcome.ok:
+            reason = outcome.failure.message if outcome.failure is not None else "failed"
+            self._write(lambda: _err_line(f"failed {outcome.call_id} ({outcome.profile}): {reason}"))
+
+    def waiting(self, outcomes: Sequence[CallOutcome]) -> None:
+        super().waiting(outcomes)
+        self._write(lambda: _err_line(f"waiting for {len(self.waited)} playbacks to end"))
+
+    def event(self, e: Event) -> None:
+        before = self.waited.get(e.control_id or "")
+        super().event(e)
+        # An end is told by ended(), once the counts include it.
+        if e.control_id in self.waited and e.state and e.state != before and e.state not in TERMINAL_STATES:
+            self._line(out.clock(e.time), e.state, e.call_id or "", e.control_id or "")
+
+    def ended(self, outcome: CallOutcome) -> None:
+        super().ended(outcome)
+        now = time.strftime("%H:%M:%S")
+        self._line(now, outcome.state or "-", outcome.call_id, outcome.control_id or "")
+        if not outcome.ok:  # a failure (timeout, the call ended) says why
+            reason = outcome.failure.message if outcome.failure is not None else "failed"
+            self._write(lambda: _err_line(f"failed {outcome.call_id} ({outcome.profile}): {reason}"))
+
+    def _line(self, clock: str, state: str, call_id: str, control_id: str) -> None:
+        cells = f"{clock:<8}  {state:<{STATE_WIDTH}}  {call_id}  {control_id}  ({self.counts()})"
+        self._write(lambda: _err_line(cells))
+
+
+class _ManyBars(ManyWatcher):
+    """rich progress bars on stderr: the requests, then (--wait) the playbacks' ends."""
+
+    def __init__(self, console: Console, command: str, total: int | None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        super().__init__()
+        self.total = total
+        self.started = time.monotonic()
+        self.wait_started: float | None = None
+        self.wait_task: Any = None
+        self.closed_at: float | None = None
+        self.sent_at: float | None = None
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=BAR_WIDTH),
+            MofNCompleteColumn(),
+            _info_column(self._info),
+            console=console,
+            refresh_per_second=REFRESH_PER_SECOND,
+            redirect_stdout=False,  # stdout may be a pipe (-o json), and what goes there is not the display's
+            redirect_stderr=False,
+        )
+        self.command = command
+        self.sending: Any = None
+
+    def _start(self) -> None:
+        """The bars appear with the first call's result: a run refused before it sends anything (a usage error,
+        an unknown profile) leaves no empty bar above its error."""
+        if self.sending is None:
+            self.sending = self.progress.add_task(self.command, total=self.total)
+            self.progress.start()
+
+    def result(self, outcome: CallOutcome) -> None:
+        super().result(outcome)
+        self._start()
+        self.progress.update(self.sending, completed=self.done)
+        if self.done == self.total:
+            self.sent_at = time.monotonic()  # the rate is of the requests: it stops when they are all sent
+
+    def waiting(self, outcomes: Sequence[CallOutcome]) -> None:
+        super().waiting(outcomes)
+        self.wait_started = time.monotonic()
+        self._start()
+        if self.waited:
+            self.wait_task = self.progress.add_task("waiting", total=len(self.waited))
+
+    def ended(self, outcome: CallOutcome) -> None:
+        super().ended(outcome)
+        if self.wait_task is not None:
+            self.progress.update(self.wait_task, completed=self.ended_ok + self.ended_failed)
+
+    def close(self) -> None:
+        if self.closed_at is not None or self.sending is None:
+            return
+        self.closed_at = time.monotonic()
+        with _signals_held():
+            self.progress.stop()  # draws the last frame and shows the cursor again
+            self.progress.console.print()  # a blank line between it and the result's tables
+
+    def _info(self, task_id: Any) -> str:
+        now = self.closed_at or time.monotonic()
+        if task_id == self.wait_task:
+            return f"{self.counts()}, {now - (self.wait_started or now):.0f} s"
+        elapsed = max((self.sent_at or now) - self.started, 1e-6)
+        rate = self.done / elapsed
+        text = f"{self.failed} failed  {rate:.0f}/s"
+        if self.total is not None and self.done < self.total and rate > 0 and self.closed_at is None:
+            left = (self.total - self.done) / rate
+            text += f"  ETA {int(left // 60)}:{int(left % 60):02d}"
+        return text
+
+
+BAR_WIDTH = 20  # the bar, the counts and the rest fit 80 columns
+
+
+def _info_column(info: Callable[[Any], str]) -> Any:
+    """A progress column whose text `info(task_id)` computes at each refresh (a rate and an ETA keep moving
+    between results). Built here: rich is imported only once a bar is drawn."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class _Info(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(info(task.id), no_wrap=True, overflow="ellipsis")
+
+    return _Info()
 
 
 # ----------------------------------------------------------------------------------------------- helpers

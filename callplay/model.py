@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from callplay.states import TERMINAL_STATES as TERMINAL_STATES  # its home is stdlib-only, for shell completion
+
 # --------------------------------------------------------------------------------------------- play items
 
 
@@ -128,9 +130,6 @@ class Event:
         d = self.detail
         parts = [f"{k}={d[k]}" for k in ("code", "subCode", "message", "error") if d.get(k) not in (None, "")]
         return " ".join(parts)
-
-
-TERMINAL_STATES = frozenset({"finished", "failed", "canceled", "stopped"})
 
 
 @dataclass
@@ -459,3 +458,22 @@ class FanoutResult:
             "ok": len(self.results) - failed,
             "failed": failed,
         }
+
+
+@dataclass
+class StateInfo:
+    """`callplay state info` and `state migrate`: which ledger this is, where (a file, or a URL with any
+    password masked), its schema version against the latest this callplay knows, and its rows per table."""
+
+    backend: str
+    location: str
+    schema_version: int
+    latest_version: int
+    counts: dict[str, int] = field(default_factory=dict)
+    migrated: list[int] | None = None  # state migrate: the versions it applied now ([]: none were due)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.migrated is None:
+            out.pop("migrated")
+        return out

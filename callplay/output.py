@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ControlResult,
         Event,
         EventList,
+        FanoutResult,
         Playback,
         PlaybackList,
         PlaybackRecord,
@@ -474,6 +475,8 @@ def _builders() -> dict[type, Callable[[Any], Sequence[Drawable]]]:
         model.ProfileView: _profile_view,
         model.ProfileList: _profile_list,
         model.CheckResult: _check_result,
+        model.FanoutResult: _fanout,
+        model.StateInfo: _state_info,
     }
 
 
@@ -637,6 +640,55 @@ def _short_source(source: str) -> str:
     return source if len(source) <= SOURCE_CHARS else source[: SOURCE_CHARS - 3] + "..."
 
 
+# A run over this many calls or fewer lists every call; a longer one lists only the calls that failed.
+FANOUT_LISTED = 10
+
+
+def _fanout(result: FanoutResult) -> list[TableSpec]:
+    """A run over many calls: one summary row, then the calls that failed with the reason (every call, when
+    there are few). The JSON has every call's outcome."""
+    n, failed = len(result.results), result.failed
+    summary = [[result.action, str(n), str(n - len(failed)), str(len(failed)), str(result.retries)]]
+    summary[0].append(f"{result.elapsed_s:.1f}")
+    notes = ["interrupted (Ctrl-C or SIGTERM): each call's error says what became of it"] if result.interrupted else []
+    if not result.results:
+        notes.append("no calls")
+    columns = ["action", "calls", "ok", "failed", "retries", "seconds"]
+    tables = [TableSpec("Summary", columns, summary, caption="\n".join(notes) or None)]
+    listed = result.results if n <= FANOUT_LISTED else failed
+    title = "Calls" if listed is result.results else f"Failed calls ({len(failed)} of {n})"
+    # One table per profile (stop --all stops every profile's playbacks): a profile column beside a UUID call ID
+    # and a control ID would not leave them whole at 80 columns.
+    groups: dict[str, list[list[str]]] = {}
+    for o in listed:
+        reason = o.failure.message if not o.ok and o.failure is not None else ""
+        groups.setdefault(f"{o.profile} ({o.provider})", []).append(
+            [o.call_id, o.control_id or "-", o.state or "-", reason]
+        )
+    columns, ids = ["call", "control id", "state", "error"], ("call", "control id")
+    if len(groups) == 1:
+        return [*tables, TableSpec(title, columns, next(iter(groups.values())), ids=ids, keep_title=True)]
+    return tables + [
+        TableSpec(f"{title}, profile {p}", columns, rows, ids=ids, keep_title=True) for p, rows in groups.items()
+    ]
+
+
+def _state_info(info: Any) -> list[TableSpec]:
+    """state info / state migrate (a model.StateInfo)."""
+    behind = info.latest_version - info.schema_version
+    version = f"{info.schema_version}" + (
+        " (the latest)" if behind <= 0 else f" ({info.latest_version} is due: callplay state migrate)"
+    )
+    rows = [["backend", info.backend], ["where", info.location], ["schema version", version]]
+    if info.migrated is not None:
+        applied = ", ".join(str(v) for v in info.migrated)
+        plural = "s" if len(info.migrated) > 1 else ""
+        rows.append(["migrated", f"version{plural} {applied}" if applied else "nothing to do (up to date)"])
+    labels = {"seen_callbacks": "callback keys"}
+    rows += [[labels.get(table, table), str(n)] for table, n in info.counts.items()]
+    return [TableSpec("Ledger", FIELD_VALUE, rows, ids=("where",))]
+
+
 def _event_list(result: EventList) -> list[TableSpec]:
     return [events_table(result.events)]
 
@@ -726,10 +778,14 @@ class PlainReport(Protocol):
 
 
 def report_format(fmt: str | None, output: str) -> str:
-    """validate-audio's format: --format when given, else --output; a UsageError names the bad one."""
+    """validate-audio's format: --format when given, else --output (jsonl: the report's envelope on one line, as
+    the last line of every jsonl stream is); a UsageError names the bad one."""
     if fmt is None:
-        if output not in ("table", "json"):
-            raise UsageError(f"unknown output format {output!r}", "use --output table or --output json")
+        if output not in OUTPUT_MODES:
+            raise UsageError(
+                f"unknown output format {output!r}",
+                f"use --output {', '.join(OUTPUT_MODES[:-1])} or {OUTPUT_MODES[-1]}",
+            )
         return output
     if fmt not in REPORT_FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of: {', '.join(REPORT_FORMATS)}")

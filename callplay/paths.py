@@ -3,7 +3,7 @@ CALLPLAY_STATE_DIR.
 
 Standard library only, and nothing is created or checked here: callplay.config builds on these (and turns
 their failures into ConfigErrors), and shell completion (callplay.complete), which must answer a Tab without
-importing pydantic, reads the same places through them.
+importing pydantic, reads the same places (and the built-in profile's name) through them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 CONFIG_FILE = "config.toml"
-LEDGER_FILE = "ledger.sqlite3"
+LEDGER_FILE = "ledger.sqlite3"  # in the state directory
+DEMO_PROFILE = "demo"  # the built-in profile (callplay.config), there whatever the config file says
 
 
 def platform_dir(kind: str) -> Path:

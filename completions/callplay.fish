@@ -3,7 +3,7 @@ complete -c callplay -f
 function __callplay_subs
     switch "$argv[1]"
         case ''
-            echo chime completions convert emulator events loop pause play playbacks profiles resume stop stream-status validate-audio volume
+            echo chime completions convert emulator events loop pause play playbacks profiles resume state stop stream-status validate-audio volume
         case 'chime'
             echo lambda-package
         case 'emulator'
@@ -12,6 +12,8 @@ function __callplay_subs
             echo list listen
         case 'profiles'
             echo add check list show
+        case 'state'
+            echo info migrate
     end
 end
 function __callplay_valued
@@ -27,13 +29,13 @@ function __callplay_valued
         case 'events list'
             echo --control-id -c --call --limit --profile -p --output -o
         case 'events listen'
-            echo --port --host --count --timeout --profile -p --allow-unsigned --output -o
+            echo --port --host --count --timeout --profile -p --allow-unsigned --log-format --output -o
         case 'loop'
-            echo --times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --profile -p --output -o
+            echo --times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --call --calls-from --concurrency --rate --profile -p --output -o
         case 'pause'
-            echo --control-id -c --profile -p --output -o
+            echo --control-id -c --call --calls-from --concurrency --rate --profile -p --output -o
         case 'play'
-            echo --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --profile -p --output -o
+            echo --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --call --calls-from --concurrency --rate --profile -p --output -o
         case 'playbacks'
             echo --call --since --limit --profile -p --output -o
         case 'profiles add'
@@ -45,15 +47,19 @@ function __callplay_valued
         case 'profiles show'
             echo --output -o
         case 'resume'
-            echo --control-id -c --profile -p --output -o
+            echo --control-id -c --call --calls-from --concurrency --rate --profile -p --output -o
+        case 'state info'
+            echo --output -o
+        case 'state migrate'
+            echo --output -o
         case 'stop'
-            echo --control-id -c --profile -p --output -o
+            echo --control-id -c --call --calls-from --call-prefix --concurrency --rate --profile -p --output -o
         case 'stream-status'
             echo --profile -p --output -o
         case 'validate-audio'
-            echo --target -t --profile -p --include --exclude --format --report --output -o --jobs -j --ignore --out
+            echo --target -t --profile -p --include --exclude --format --report --output -o --jobs -j --ignore --out --missing
         case 'volume'
-            echo --control-id -c --profile -p --output -o
+            echo --control-id -c --call --calls-from --concurrency --rate --profile -p --output -o
     end
 end
 function __callplay_args
@@ -168,6 +174,7 @@ complete -c callplay -n '__callplay_at_root' -a play -d 'Play audio, TTS, SSML o
 complete -c callplay -n '__callplay_at_root' -a playbacks -d 'List callplays playbacks across calls, newest first'
 complete -c callplay -n '__callplay_at_root' -a profiles -d 'Profiles from the config file'
 complete -c callplay -n '__callplay_at_root' -a resume -d 'Resume a paused playback (SignalWire)'
+complete -c callplay -n '__callplay_at_root' -a state -d 'callplays ledger: where it is and its schema'
 complete -c callplay -n '__callplay_at_root' -a stop -d 'Stop a playback'
 complete -c callplay -n '__callplay_at_root' -a stream-status -d 'Show a calls state, participants and playbacks'
 complete -c callplay -n '__callplay_at_root' -a validate-audio -d 'Check audio files against each providers rules'
@@ -223,6 +230,7 @@ complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_sub
 complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l timeout -d 'Exit 0 after this many seconds' -r
 complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l profile -s p -d 'Check callbacks with this profiles secret only (default: every profiles, per provider)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l allow-unsigned -d 'Take this providers callbacks unchecked when no profile has its secret (repeatable)' -x -a 'acs signalwire vonage chime'
+complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l log-format -d 'The log on stderr: text (warnings, as lines), or json (one object per line, for a collector)' -r
 complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from events; and __fish_seen_subcommand_from listen' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l times -d 'Plays in total, where the provider counts; 0 = until stopped' -r
@@ -243,11 +251,19 @@ complete -c callplay -n '__fish_seen_subcommand_from loop' -l dry-run -d 'Show t
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l callback-url -d 'URL the provider posts this playbacks events to (public HTTPS for real ACS)' -r
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l listen -d 'HOST:PORT for the --wait receiver (behind a tunnel)' -r
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l option -d 'Provider extra KEY=VALUE (e' -r
+complete -c callplay -n '__fish_seen_subcommand_from loop' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from loop' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from loop' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from loop' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from loop' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from loop; and __callplay_wants_arg calls' -k -a '(__callplay_values calls)'
-complete -c callplay -n '__fish_seen_subcommand_from pause' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started)' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from pause' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started); one call' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from pause' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from pause' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from pause' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from pause' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from pause' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from pause' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from pause' -l help -d 'Show help'
@@ -269,6 +285,10 @@ complete -c callplay -n '__fish_seen_subcommand_from play' -l dry-run -d 'Show t
 complete -c callplay -n '__fish_seen_subcommand_from play' -l callback-url -d 'URL the provider posts this playbacks events to (public HTTPS for real ACS)' -r
 complete -c callplay -n '__fish_seen_subcommand_from play' -l listen -d 'HOST:PORT for the --wait receiver (behind a tunnel)' -r
 complete -c callplay -n '__fish_seen_subcommand_from play' -l option -d 'Provider extra KEY=VALUE (e' -r
+complete -c callplay -n '__fish_seen_subcommand_from play' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from play' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from play' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from play' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from play' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from play' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from play' -l help -d 'Show help'
@@ -303,12 +323,28 @@ complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_s
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from show' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from show' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from profiles; and __fish_seen_subcommand_from show; and __callplay_wants_arg profiles' -k -a '(__callplay_values profiles)'
-complete -c callplay -n '__fish_seen_subcommand_from resume' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started)' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from resume' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started); one call' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from resume' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from resume' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from resume' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from resume' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from resume' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from resume' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from resume' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from resume; and __callplay_wants_arg calls' -k -a '(__callplay_values calls)'
-complete -c callplay -n '__fish_seen_subcommand_from stop' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started)' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from state; and not __fish_seen_subcommand_from info migrate' -a info -d 'Show where the ledger is and what it holds'
+complete -c callplay -n '__fish_seen_subcommand_from state; and not __fish_seen_subcommand_from info migrate' -a migrate -d 'Bring the ledgers schema up to date'
+complete -c callplay -n '__fish_seen_subcommand_from state; and __fish_seen_subcommand_from info' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
+complete -c callplay -n '__fish_seen_subcommand_from state; and __fish_seen_subcommand_from info' -l help -d 'Show help'
+complete -c callplay -n '__fish_seen_subcommand_from state; and __fish_seen_subcommand_from migrate' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
+complete -c callplay -n '__fish_seen_subcommand_from state; and __fish_seen_subcommand_from migrate' -l help -d 'Show help'
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started); one call' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l all -d 'Stop every playback callplay started that is not over (of -p PROFILE, else of every one)'
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l call-prefix -d 'With --all: only calls whose ID starts with PREFIX' -r
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from stop' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from stop' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from stop' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from stop' -l help -d 'Show help'
@@ -330,13 +366,18 @@ complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l output -
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l jobs -s j -d 'Worker processes (default 0: all cores)' -r
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l ignore -d 'Rule IDs to skip, comma-separated' -r
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l quiet -s q -d 'Table: only files with findings'
-complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l fix -d 'Write compliant copies of failing files to --out'
-complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l out -d 'Directory for --fix copies' -r
+complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l fix -d 'Write a complete set per target to --out: failing files converted, the rest copied'
+complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l out -d 'Folder for --fix (one subfolder per target)' -r
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l normalize -d '--fix: also normalise the peak'
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l trim -d 'Trim leading/trailing silence (relative to the files level)'
+complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l missing -d 'A path listed on stdin (-) that does not exist: skip or error (a deleted prompt in a git diff)' -r
 complete -c callplay -n '__fish_seen_subcommand_from validate-audio' -l help -d 'Show help'
 complete -c callplay -n '__fish_seen_subcommand_from volume' -l relative -d 'Treat DB as a change, also when negative'
-complete -c callplay -n '__fish_seen_subcommand_from volume' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started)' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from volume' -l control-id -s c -d 'The playbacks control ID (default: the last one callplay started); one call' -x -k -a '(__callplay_values controls)'
+complete -c callplay -n '__fish_seen_subcommand_from volume' -l call -d 'A call, as CALL (repeatable); with more than one call, each gets one request' -r
+complete -c callplay -n '__fish_seen_subcommand_from volume' -l calls-from -d 'Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin' -r
+complete -c callplay -n '__fish_seen_subcommand_from volume' -l concurrency -d 'With many calls: requests in flight at once, 1 to 256' -r
+complete -c callplay -n '__fish_seen_subcommand_from volume' -l rate -d 'With many calls: requests per second, retries included (default: the providers documented limit; 0 = no limit)' -r
 complete -c callplay -n '__fish_seen_subcommand_from volume' -l profile -s p -d 'Profile from the config file (default: its default)' -x -k -a '(__callplay_values profiles)'
 complete -c callplay -n '__fish_seen_subcommand_from volume' -l output -s o -d 'table (for people); json (one envelope on stdout, for scripts); jsonl (a JSON line per step as it happens, then the envelope)' -x -a 'table json jsonl'
 complete -c callplay -n '__fish_seen_subcommand_from volume' -l help -d 'Show help'

@@ -4,7 +4,7 @@ autoload -U +X bashcompinit && bashcompinit
 __callplay_subs() {
     __callplay_r=""
     case "$1" in
-        "") __callplay_r="chime completions convert emulator events loop pause play playbacks profiles resume stop stream-status validate-audio volume" ;;
+        "") __callplay_r="chime completions convert emulator events loop pause play playbacks profiles resume state stop stream-status validate-audio volume" ;;
         "chime") __callplay_r="lambda-package" ;;
         "chime lambda-package") __callplay_r="" ;;
         "completions") __callplay_r="" ;;
@@ -24,6 +24,9 @@ __callplay_subs() {
         "profiles list") __callplay_r="" ;;
         "profiles show") __callplay_r="" ;;
         "resume") __callplay_r="" ;;
+        "state") __callplay_r="info migrate" ;;
+        "state info") __callplay_r="" ;;
+        "state migrate") __callplay_r="" ;;
         "stop") __callplay_r="" ;;
         "stream-status") __callplay_r="" ;;
         "validate-audio") __callplay_r="" ;;
@@ -42,21 +45,24 @@ __callplay_opts() {
         "emulator serve") __callplay_r="--host --port --tls-port --face --call --calls --any-call --speed --write-config --state-dir --force --help" ;;
         "events") __callplay_r="--help" ;;
         "events list") __callplay_r="--control-id --call --limit --profile --output --help" ;;
-        "events listen") __callplay_r="--port --host --count --timeout --profile --allow-unsigned --output --help" ;;
-        "loop") __callplay_r="--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
-        "pause") __callplay_r="--control-id --profile --output --help" ;;
-        "play") __callplay_r="--tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --profile --output --help" ;;
+        "events listen") __callplay_r="--port --host --count --timeout --profile --allow-unsigned --log-format --output --help" ;;
+        "loop") __callplay_r="--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --call --calls-from --concurrency --rate --profile --output --help" ;;
+        "pause") __callplay_r="--control-id --call --calls-from --concurrency --rate --profile --output --help" ;;
+        "play") __callplay_r="--tts --ssml --voice --language --gender --to --volume --direction --cache-id --interrupt --barge-in --wait --timeout --dry-run --callback-url --listen --option --call --calls-from --concurrency --rate --profile --output --help" ;;
         "playbacks") __callplay_r="--call --active --since --limit --refresh --profile --output --help" ;;
         "profiles") __callplay_r="--help" ;;
         "profiles add") __callplay_r="--provider --set --from-env --unset --replace --default --output --help" ;;
         "profiles check") __callplay_r="--profile --output --help" ;;
         "profiles list") __callplay_r="--output --help" ;;
         "profiles show") __callplay_r="--output --help" ;;
-        "resume") __callplay_r="--control-id --profile --output --help" ;;
-        "stop") __callplay_r="--control-id --profile --output --help" ;;
+        "resume") __callplay_r="--control-id --call --calls-from --concurrency --rate --profile --output --help" ;;
+        "state") __callplay_r="--help" ;;
+        "state info") __callplay_r="--output --help" ;;
+        "state migrate") __callplay_r="--output --help" ;;
+        "stop") __callplay_r="--control-id --call --calls-from --all --call-prefix --concurrency --rate --profile --output --help" ;;
         "stream-status") __callplay_r="--all --profile --output --help" ;;
-        "validate-audio") __callplay_r="--target --profile --quick --strict --include --exclude --format --report --output --jobs --ignore --quiet --fix --out --normalize --trim --help" ;;
-        "volume") __callplay_r="--relative --control-id --profile --output --help" ;;
+        "validate-audio") __callplay_r="--target --profile --quick --strict --include --exclude --format --report --output --jobs --ignore --quiet --fix --out --normalize --trim --missing --help" ;;
+        "volume") __callplay_r="--relative --control-id --call --calls-from --concurrency --rate --profile --output --help" ;;
     esac
 }
 # The options of a command that take a value (the word after one is its value, not an argument).
@@ -72,21 +78,24 @@ __callplay_valued() {
         "emulator serve") __callplay_r="--host --port --tls-port --face --call --calls --speed --write-config --state-dir" ;;
         "events") __callplay_r="" ;;
         "events list") __callplay_r="--control-id -c --call --limit --profile -p --output -o" ;;
-        "events listen") __callplay_r="--port --host --count --timeout --profile -p --allow-unsigned --output -o" ;;
-        "loop") __callplay_r="--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --profile -p --output -o" ;;
-        "pause") __callplay_r="--control-id -c --profile -p --output -o" ;;
-        "play") __callplay_r="--tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --profile -p --output -o" ;;
+        "events listen") __callplay_r="--port --host --count --timeout --profile -p --allow-unsigned --log-format --output -o" ;;
+        "loop") __callplay_r="--times --tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --call --calls-from --concurrency --rate --profile -p --output -o" ;;
+        "pause") __callplay_r="--control-id -c --call --calls-from --concurrency --rate --profile -p --output -o" ;;
+        "play") __callplay_r="--tts --ssml --voice --language --gender --to --volume --direction --cache-id --timeout --callback-url --listen --option --call --calls-from --concurrency --rate --profile -p --output -o" ;;
         "playbacks") __callplay_r="--call --since --limit --profile -p --output -o" ;;
         "profiles") __callplay_r="" ;;
         "profiles add") __callplay_r="--provider --set --unset --output -o" ;;
         "profiles check") __callplay_r="--profile -p --output -o" ;;
         "profiles list") __callplay_r="--output -o" ;;
         "profiles show") __callplay_r="--output -o" ;;
-        "resume") __callplay_r="--control-id -c --profile -p --output -o" ;;
-        "stop") __callplay_r="--control-id -c --profile -p --output -o" ;;
+        "resume") __callplay_r="--control-id -c --call --calls-from --concurrency --rate --profile -p --output -o" ;;
+        "state") __callplay_r="" ;;
+        "state info") __callplay_r="--output -o" ;;
+        "state migrate") __callplay_r="--output -o" ;;
+        "stop") __callplay_r="--control-id -c --call --calls-from --call-prefix --concurrency --rate --profile -p --output -o" ;;
         "stream-status") __callplay_r="--profile -p --output -o" ;;
-        "validate-audio") __callplay_r="--target -t --profile -p --include --exclude --format --report --output -o --jobs -j --ignore --out" ;;
-        "volume") __callplay_r="--control-id -c --profile -p --output -o" ;;
+        "validate-audio") __callplay_r="--target -t --profile -p --include --exclude --format --report --output -o --jobs -j --ignore --out --missing" ;;
+        "volume") __callplay_r="--control-id -c --call --calls-from --concurrency --rate --profile -p --output -o" ;;
     esac
 }
 # What `callplay __complete` lists for each argument of a command ("-": nothing).
@@ -113,6 +122,9 @@ __callplay_args() {
         "profiles list") __callplay_r="" ;;
         "profiles show") __callplay_r="profiles" ;;
         "resume") __callplay_r="calls" ;;
+        "state") __callplay_r="" ;;
+        "state info") __callplay_r="" ;;
+        "state migrate") __callplay_r="" ;;
         "stop") __callplay_r="calls" ;;
         "stream-status") __callplay_r="calls" ;;
         "validate-audio") __callplay_r="-" ;;

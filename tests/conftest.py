@@ -34,6 +34,7 @@ import pytest
 from callplay.cli import main
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.state import World
+from tests.pgcluster import PG_REQUIRED_ENV, ClusterFailed, PgCluster, pg_installed, throwaway_cluster
 
 T = TypeVar("T")
 
@@ -331,3 +332,37 @@ def answers(url: str) -> bool:
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
+
+
+# ------------------------------------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL cluster for this test process (each xdist worker has its own, some 2 s to start):
+    initdb in a temporary folder, a Unix socket there and no TCP; stopped and removed after the session. No
+    PostgreSQL installed: the tests that need it skip, or fail where CALLPLAY_TEST_PG=required (CI)."""
+    if not pg_installed():
+        reason = "PostgreSQL is not installed (no initdb): apt-get install postgresql"
+        if os.environ.get(PG_REQUIRED_ENV) == "required":
+            pytest.fail(f"{reason}, and {PG_REQUIRED_ENV}=required")
+        pytest.skip(reason)
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except ClusterFailed as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh, empty database on the test cluster, as a state_url."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A state_url on each backend: a new SQLite file, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger' / 'ledger.sqlite3'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -669,6 +669,26 @@ ENV_ROWS += [
     case(argv, CONFIG, env={"CALLPLAY_PROFILE": "nope"}, id=f"CALLPLAY_PROFILE=nope-{command}")
     for command, argv in (("play", ("play", "c1", "--tts", "hi", "--dry-run")), ("stop", ("stop", "c1")))
 ]
+# The ledger's state_url (docs/state.md): a password in it, a scheme callplay does not know, no file; a server
+# that does not answer is unavailable (6).
+ENV_ROWS += [
+    case(argv, code, env={"CALLPLAY_STATE_URL": url}, id=f"CALLPLAY_STATE_URL-{name}-{command}")
+    for command, argv in (("state-info", ("state", "info")), ("play", ("play", "c1", "--tts", "hi", "--dry-run")))
+    for name, url, code in (
+        ("password", "postgresql://ops:pw@db.invalid/callplay", CONFIG),
+        ("password-query", "postgresql://ops@db.invalid/callplay?password=pw", CONFIG),
+        ("bad-port", "postgresql://ops@db.invalid:port/callplay", CONFIG),
+        ("mysql", "mysql://db.invalid/callplay", CONFIG),
+        ("no-scheme", "/var/lib/callplay/ledger.sqlite3", CONFIG),
+        ("sqlite-no-path", "sqlite://", CONFIG),
+        ("sqlite-host", "sqlite://db.invalid/ledger.sqlite3", CONFIG),
+        ("no-server", "postgresql://nobody@/callplay?host={dir}", UNAVAILABLE),
+    )
+]
+ENV_ROWS += [
+    case(("state", "info"), CONFIG, config=f"state_url = {value}\n", id=f"state_url-{name}")
+    for name, value in (("a-number", "5"), ("a-table", "{ path = 'x' }"), ("a-password", '"postgres://u:pw@h/d"'))
+]
 
 
 # ------------------------------------------------------------------------------------- other commands
@@ -750,6 +770,11 @@ OTHER_ROWS = [
     case(("validate-audio", "{wav}", "--target", "acs", "--ignore", "NOPE"), USAGE, id="validate-ignore"),
     case(("validate-audio", "{wav}", "--target", "acs", "--fix"), USAGE, id="validate-fix-without-out"),
     case(("validate-audio", "{wav}", "--target", "acs", "-o", "xml"), USAGE, id="validate-output"),
+    # issue 14: --missing is skip|error (exact words); a --report folder that cannot be created is still exit 2
+    case(("validate-audio", "{wav}", "--target", "acs", "--missing", "maybe"), USAGE, id="validate-missing-choice"),
+    case(("validate-audio", "{wav}", "--target", "acs", "--missing", "SKIP"), USAGE, id="validate-missing-upper"),
+    case(("validate-audio", "{wav}", "--target", "acs", "--missing", ""), USAGE, id="validate-missing-empty"),
+    case(("validate-audio", "{wav}", "-t", "acs", "--report", "{file}/r/x.xml"), USAGE, id="validate-report-in-file"),
     # convert
     case(("convert", "{wav}", "--target", "acs"), USAGE, id="convert-no-out"),
     case(("convert",), USAGE, id="convert-nothing"),
@@ -794,6 +819,12 @@ OTHER_ROWS = [
     case(("events", "list", "--call", "\udcff"), USAGE, id="events-list-call-not-utf8"),
     case(("events", "list", "--control-id", "cp-\x01"), USAGE, id="events-list-control-id-control-char"),
     case(("events", "listen", "--host", "", "--port", "0", "--timeout", "0.01"), USAGE, id="events-listen-empty-host"),
+    # issue 15: the receiver as a service
+    case(("events", "listen", "--port", "0", "--log-format", "xml"), USAGE, id="events-listen-log-xml", mentions="xml"),
+    case(
+        ("events", "listen", "--port", "0", "--log-format", "JSON"), USAGE, id="events-listen-log-caps", mentions="JSON"
+    ),
+    case(("events", "listen", "--host", " 0.0.0.0", "--port", "0"), USAGE, id="events-listen-host-space"),
     # issue 12: -o jsonl (the modes are exact words)
     case(("play", "c1", "--tts", "hi", "--wait", "-o", "JSONL"), USAGE, id="play-output-jsonl-upper", mentions="JSONL"),
     case(("events", "listen", "--port", "0", "-o", "ndjson"), USAGE, id="events-listen-ndjson", mentions="ndjson"),
@@ -826,6 +857,34 @@ OTHER_ROWS = [
     case(("-o", "yaml", "play", "c1", "--tts", "hi", "--dry-run"), USAGE, id="global-output-unknown"),
     case(("-p", "emulator-acs", "chime", "lambda-package"), USAGE, id="global-profile-not-taken"),
     case(("-p", "no-such-profile", "play", "c1", "--tts", "hi", "--dry-run"), CONFIG, id="global-profile-unknown"),
+    # issue 13: many calls (--call, --calls-from, --concurrency, --rate, stop --all)
+    case(("play", "--calls-from", "{missing}", "--tts", "hi", "--dry-run"), USAGE, id="calls-from-missing"),
+    case(("stop", "--calls-from", "{dir}"), USAGE, id="calls-from-directory", mentions="--calls-from"),
+    case(("pause", "--calls-from", "{latin1}"), USAGE, id="calls-from-not-utf8", mentions="--calls-from"),
+    case(("loop", "--calls-from", "{blank}", "--tts", "hi", "--dry-run"), USAGE, id="calls-from-blank-lines-only"),
+    # The row's config file (row.toml, in the directory the row runs in) doubles as a list of comments alone.
+    case(("play", "--calls-from", "row.toml"), USAGE, config="# bridges\n# none\n", id="calls-from-comments"),
+    *(
+        case(("play", "c1", "--call", "c2", "--tts", "hi", "--concurrency", v), USAGE, id=f"concurrency-{v}")
+        for v in ("0", "257", "nan")
+    ),
+    *(
+        case(("play", "c1", "--call", "c2", "--tts", "hi", "--rate", v), USAGE, id=f"rate-{v}", mentions="rate")
+        for v in ("-1", "nan", "inf")
+    ),
+    case(("stop", "c1", "--call", "c2", "-c", "cp-0"), USAGE, id="control-id-two-calls", mentions="control-id"),
+    case(("stop", "--all", "-p", "nosuch"), CONFIG, id="stop-all-unknown-profile"),
+    case(("stop", "--all", "c1"), USAGE, id="stop-all-with-call"),
+    case(("stop", "--all", "--call", "c1"), USAGE, id="stop-all-with-call-option"),
+    case(("stop", "--call-prefix", "br-"), USAGE, id="call-prefix-without-all", mentions="--call-prefix"),
+    case(("play", "--calls-from", "-", "--tts", "-", "--dry-run"), USAGE, id="calls-from-and-tts-both-stdin"),
+    case(("loop", "--calls-from", "-", "tts:-", "--dry-run"), USAGE, id="calls-from-and-tts-source-both-stdin"),
+    # -o jsonl: click's usage errors and validate-audio speak it (one envelope line: tests/test_followups.py)
+    case(("play", "--bogus", "-o", "jsonl"), USAGE, id="click-usage-error-jsonl"),
+    case(("validate-audio", "{missing}", "-o", "jsonl"), USAGE, id="validate-audio-jsonl-missing-file"),
+    case(("validate-audio", "{wav}", "-o", "yaml"), USAGE, id="validate-audio-output-unknown", mentions="yaml"),
+    # emulator serve where it cannot bind (a TEST-NET address; a port in use: tests/test_followups.py)
+    case(("emulator", "serve", "--host", "192.0.2.1", "--port", "0", "--tls-port", "0"), USAGE, id="emulator-no-bind"),
 ]
 
 

@@ -342,3 +342,47 @@ def test_aws_cli_put_and_head_object(emulator: EmulatorServer, tmp_path: Path) -
     assert head.returncode == 0, head.stderr
     got = json.loads(head.stdout)
     assert (got["ContentType"], got["ContentLength"]) == ("audio/wav", prompt.stat().st_size)
+
+
+def test_aws_cli_create_sip_media_application_call_then_callplay_plays(
+    emulator: EmulatorServer, config_file: Path, cli: Any
+) -> None:
+    """The issue-14 acceptance: a runbook starts a test call with the AWS CLI and plays into it with callplay."""
+    create = aws(
+        emulator,
+        "chime-sdk-voice",
+        "create-sip-media-application-call",
+        "--sip-media-application-id",
+        profile(emulator)["sip_media_application_id"],
+        "--from-phone-number",
+        "+18005550100",
+        "--to-phone-number",
+        "+14255550199",
+        "--arguments-map",
+        '{"runbook": "smoke"}',
+    )
+    assert create.returncode == 0, create.stderr
+    transaction = json.loads(create.stdout)["SipMediaApplicationCall"]["TransactionId"]
+    wait_until(lambda: emulator_call(emulator, transaction)["state"] == "connected")
+    played = cli("play", transaction, "--tts", "Runbook check", "--wait", "-p", "emulator-chime", "-o", "json")
+    assert played.exit_code == 0, played.stderr
+    assert played.json()["data"]["state"] == "finished"
+    assert invocations(emulator, transaction) == [
+        "NEW_OUTBOUND_CALL",
+        "RINGING",
+        "CALL_ANSWERED",
+        "CALL_UPDATE_REQUESTED",
+        "ACTION_SUCCESSFUL",
+    ]
+    blank = aws(
+        emulator,
+        "chime-sdk-voice",
+        "update-sip-media-application-call",
+        "--sip-media-application-id",
+        profile(emulator)["sip_media_application_id"],
+        "--transaction-id",
+        " ",
+        "--arguments",
+        "{}",
+    )
+    assert blank.returncode != 0 and "BadRequestException" in blank.stderr

@@ -14,11 +14,12 @@ import pytest
 from callplay.audio.probe import probe_path
 from callplay.audio.rules import check
 from callplay.chime_lambda import handler as lambda_handler
+from callplay.core import status
 from callplay.emulator import chime as emulator_chime
 from callplay.emulator import signalwire as emulator_signalwire
 from callplay.emulator import vonage as emulator_vonage
 from callplay.emulator.app import EmulatorServer
-from callplay.providers.facts import VOLUME_RANGE_DB
+from callplay.providers.facts import SPEECH_CHARS_PER_S, VOLUME_RANGE_DB
 from callplay.providers.facts import chime as chime_facts
 from callplay.providers.facts import signalwire as signalwire_facts
 from callplay.providers.facts import vonage as vonage_facts
@@ -52,6 +53,21 @@ def test_signalwire_values_agree_with_the_emulator() -> None:
 
 def test_vonage_languages_agree_with_the_emulator() -> None:
     assert emulator_vonage.LANGUAGES == vonage_facts.LANGUAGES
+
+
+def test_the_call_ended_statuses_cover_what_the_emulator_answers_for_an_ended_call() -> None:
+    """`playbacks --refresh` marks a call's playbacks ended when the provider's call status is one of these."""
+    assert emulator_signalwire.LOG_STATUS["disconnected"] in signalwire_facts.CALL_ENDED
+    assert signalwire_facts.CALL_ENDED <= emulator_signalwire.VOICE_LOG_STATUSES  # each a status SignalWire has
+    assert not {"in-progress", "ringing", "answered"} & signalwire_facts.CALL_ENDED
+    assert emulator_vonage.STATUS_OF_STATE["disconnected"] in vonage_facts.CALL_ENDED
+    assert emulator_vonage.STATUS_OF_STATE["connected"] not in vonage_facts.CALL_ENDED
+
+
+def test_one_typical_speech_rate() -> None:
+    """The Chime Speak estimate is the typical rate; stale playbacks allow for slower speech, on purpose."""
+    assert chime_facts.SPEAK_CHARS_PER_S == SPEECH_CHARS_PER_S == emulator_chime.SPEAK_CHARS_PER_S
+    assert status.SLOW_SPEECH_CHARS_PER_S < SPEECH_CHARS_PER_S
 
 
 def test_the_emulator_imports_nothing_from_the_providers() -> None:

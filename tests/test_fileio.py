@@ -189,13 +189,20 @@ def test_a_directory_is_exit_2_for_every_output_option(tmp_path: Path, wav: Path
     assert _only(folder) == []
 
 
-def test_a_missing_folder_is_exit_2_naming_it(tmp_path: Path, wav: Path) -> None:
-    missing = tmp_path / "no-such-folder" / "report.xml"
-    result = run_cli("validate-audio", str(wav), "--target", "acs", "--report", str(missing), "-o", "json")
+def test_a_missing_folder_is_created_for_the_report(tmp_path: Path, wav: Path) -> None:
+    report = tmp_path / "reports" / "sub" / "report.xml"
+    result = run_cli("validate-audio", str(wav), "--target", "acs", "--report", str(report), "-o", "json")
+    assert result.exit_code in (ExitCode.OK, ExitCode.AUDIO_INVALID), result.stderr
+    assert report.read_text().startswith("<?xml")
+
+
+def test_a_folder_under_a_regular_file_is_exit_2_naming_it(tmp_path: Path, wav: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    report = tmp_path / "file" / "sub" / "report.xml"
+    result = run_cli("validate-audio", str(wav), "--target", "acs", "--report", str(report), "-o", "json")
     assert result.exit_code == ExitCode.USAGE
     error = result.json()["error"]
-    assert error["code"] == "usage" and str(missing) in error["message"]
-    assert f"the folder {missing.parent} does not exist" in error["hint"]
+    assert error["code"] == "usage" and str(report) in error["message"]
 
 
 def test_an_unwritable_folder_names_the_path_and_says_what_to_do(tmp_path: Path) -> None:

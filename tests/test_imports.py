@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 SDKS = ("azure", "signalwire", "vonage", "vonage_voice", "boto3", "botocore")
+POSTGRES = ("psycopg", "psycopg_binary")  # only when state_url names PostgreSQL
 
 
 def _imported(*args: str) -> set[str]:
@@ -27,6 +28,13 @@ def test_help_imports_no_provider_sdk() -> None:
 
 def test_play_help_imports_no_provider_sdk() -> None:
     assert not _imported("play", "--help") & set(SDKS)
+
+
+def test_sqlite_ledger_imports_no_psycopg() -> None:
+    assert not _imported("--help") & set(POSTGRES)
+    loaded = _imported("play", "demo-call", "--tts", "hi", "-o", "json")  # the demo: a real play, a real ledger
+    assert "sqlite3" in loaded  # the measurement works: the ledger was written
+    assert not loaded & set(POSTGRES), sorted(loaded & set(POSTGRES))
 
 
 def _cli_modules_after(code: str) -> set[str]:

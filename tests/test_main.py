@@ -35,11 +35,13 @@ def test_main_returns_the_exit_code_and_restores_what_it_changed() -> None:
 
 
 def test_usage_errors_exit_2_with_clicks_message_as_error_and_hint_lines() -> None:
-    result = run_cli("play")
+    result = run_cli("stream-status")
     assert result.exit_code == 2 and result.stdout == ""
     error, hint = result.stderr.splitlines()
     assert error == "error: missing argument 'CALL'"
-    assert hint.startswith("hint: usage: callplay play [OPTIONS]") and "`callplay play --help`" in hint
+    assert (
+        hint.startswith("hint: usage: callplay stream-status [OPTIONS]") and "`callplay stream-status --help`" in hint
+    )
 
 
 def test_version_and_help() -> None:

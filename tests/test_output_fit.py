@@ -217,10 +217,12 @@ def test_validate_audio_paths_stay_whole(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    files = [gen.write(Path("ivr/en-us") / f"welcome-prompt-{i}.wav", 8000) for i in range(3)]
+    # Names short enough that each fix command fits 80 columns (a longer one is still printed whole, on one line).
+    files = [gen.write(Path("ivr/en-us") / f"welcome-{i}.wav", 8000) for i in range(3)]
     options = CheckOptions(["acs"], AudioSettings())
     report = ValidationReport(["acs"], [check_path(str(f), options) for f in files])
-    commands = [f"callplay convert {f} --target acs --out DIR" for f in files]  # under the table, whole
+    # Under the table, each whole and ready to paste: the real out folder beside the one checked.
+    commands = [f"callplay convert {f} --target acs --out ivr/en-us-acs/" for f in files]
     assert_whole(tty(report), *map(str, files), *commands)
     text = piped(report, capsys)
     assert not BOX & set(text)

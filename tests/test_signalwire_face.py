@@ -386,3 +386,12 @@ def test_what_the_provider_sends_matches_the_published_request_schema(spec: dict
     bad = json.loads(json.dumps(body))
     bad["params"]["volume"] = 41
     assert not validator.is_valid(bad)  # the schema check itself can fail
+
+
+def test_voice_log_list_matches_the_published_schema(
+    spec: dict[str, Any], emulator: EmulatorServer, creds: dict[str, Any], call_id: str
+) -> None:
+    auth = (creds["project"], creds["token"])
+    listed = httpx.get(f"{emulator.http_url}/api/voice/logs", params={"page_size": 10}, auth=auth).json()
+    spec_validator(spec, "Voice.LogListResponse").validate(listed)  # links.self and links.first are required
+    assert call_id in {log["id"] for log in listed["data"]}

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(
     ("args", "command", "message"),
     [
-        (("play", "-o", "json"), "play", "missing argument 'CALL'"),
+        (("stream-status", "-o", "json"), "stream-status", "missing argument 'CALL'"),
         (("stop", "c1", "--bogus", "--output", "json"), "stop", "no such option: --bogus"),
         (("loop", "c1", "--times", "many", "--output=json"), "loop", "invalid value for '--times': 'many'"),
         (("events", "list", "--nope", "-ojson"), "events list", "no such option: --nope"),

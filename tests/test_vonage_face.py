@@ -137,7 +137,7 @@ def test_plain_http_is_refused(emulator: EmulatorServer, call_id: str) -> None:
         (lambda e: app_token(e, other_private_key()), "not signed with this application's private key"),
         (lambda e: app_token(e, exp=int(time.time()) - 60, iat=int(time.time()) - 960), "expired"),
         (lambda e: app_token(e, iat=int(time.time()) + 600, exp=int(time.time()) + 1500), "future"),
-        (lambda e: app_token(e, exp=None), "no exp claim"),
+        (lambda e: app_token(e, exp=None, iat=int(time.time()) - 960), "no exp and was issued more than 15 minutes"),
         (lambda e: app_token(e, application_id=str(uuid.uuid4())), "another application"),
         (lambda e: app_token(e, application_id=None), "no application_id claim"),
     ],

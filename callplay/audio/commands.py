@@ -7,18 +7,18 @@ Import cost: nothing heavy at import. numpy/soundfile load only when files are d
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callplay.audio.plan import Processing, convert_copies, plan
+from callplay import paths
+from callplay.audio.plan import Processing, convert_copies, fix_set, plan
 from callplay.errors import UsageError
 from callplay.providers import PROVIDER_NAMES, names_text, provider_facts
 
 if TYPE_CHECKING:
-    from callplay.audio.report import ConvertReport, FixResult, ValidationReport
+    from callplay.audio.report import ConvertReport, ValidationReport
     from callplay.audio.rules import AudioSettings
 
 
@@ -39,7 +39,8 @@ class ValidateRequest:
     fix: bool = False
     out: Path | None = None  # where --fix writes its copies
     processing: Processing = field(default_factory=Processing)  # for --fix
-    report: Path | None = None  # a JUnit XML file to write as well
+    report: Path | None = None  # a JUnit XML file to write as well (missing folders are created)
+    missing: str = "skip"  # a path listed on stdin that does not exist: skip (with a note) or error
 
 
 @dataclass
@@ -66,41 +67,72 @@ def validate_audio(request: ValidateRequest, *, warn: Callable[[str], None]) -> 
     if not request.inputs:
         raise UsageError("nothing to check", "give files, directories, URLs, s3:// objects, or - for a list on stdin")
     if request.fix and request.out is None:
-        raise UsageError("--fix needs --out DIR", "e.g. validate-audio prompts/ --fix --out fixed/")
-    if request.report is not None:  # before the work: a directory or a missing folder is known now
-        from callplay.fileio import check_output
-
-        check_output(request.report, option="--report", example="report.xml")
+        raise UsageError("--fix needs --out: the folder to write the fixed set to", "e.g. --fix --out fixed/")
+    check_missing(request.missing)
+    if request.report is not None:  # before the work: a directory or an uncreatable folder is known now
+        check_report(request.report)
     targets = resolve_targets(request.target, request.profile)
     settings = load_settings(request.ignore)
-    sources = collect(request.inputs, request.include, request.exclude)
+    skipped: list[str] = []
+    sources = collect(request.inputs, request.include, request.exclude, missing=request.missing, skipped=skipped)
+    if skipped:
+        warn(_skipped_note(skipped))
     if not sources:
         warn("no audio files found (see --include/--exclude)")
     checks = CheckOptions(targets, settings, request.quick)
     report = validate(sources, checks, strict=request.strict, jobs=request.jobs or None, quiet=request.quiet)
-    if request.fix:
-        report.fixes = _fix(report, request, settings)
+    report.skipped = skipped
+    if request.fix and request.out is not None:
+        report.fixes = fix_set(report, request.out, settings, request.processing, request.jobs)
     if request.report is not None:
         write_junit(request.report, report)
     return report
 
 
-def _fix(report: ValidationReport, request: ValidateRequest, settings: AudioSettings) -> list[FixResult]:
-    """Convert each local file that fails a target, for that target (into out/<target>/ when several)."""
-    from callplay.audio.inputs import Source
+def check_missing(missing: str) -> None:
+    from callplay.audio.inputs import MISSING_CHOICES
 
-    targets = report.targets
-    failing = {(r.source, t) for r in report.results for t in targets if r.verdict(t, report.strict) == "fail"}
-    files = [r for r in report.results if r.kind == "file" and any((r.source, t) in failing for t in targets)]
-    sources = [Source("file", r.source, r.rel or os.path.basename(r.source), r.base) for r in files]
-    copies = [c for c in plan(sources, targets, request.out, False) if (c.source.uri, c.target) in failing]
-    return convert_copies(copies, settings, request.processing, request.jobs)
+    if missing not in MISSING_CHOICES:
+        raise UsageError(f"unknown --missing {missing!r}", f"use --missing {' or '.join(MISSING_CHOICES)}")
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    return (
+        f"skipped {len(skipped)} path(s) listed on stdin that no longer exist: {shown} (--missing error fails on them)"
+    )
+
+
+def check_report(path: Path) -> None:
+    """A --report path that can certainly not be written is exit 2 before the work; a folder that does not
+    exist yet is fine when it can be created (write_junit creates it: CI's reports/sub/x.xml)."""
+    from callplay.fileio import check_output, output_error
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(folder) or not folder:
+        check_output(path, option="--report", example="report.xml")
+        return
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        import errno
+
+        reason = errno.ENOTDIR if not os.path.isdir(existing) else errno.EACCES
+        exc = OSError(reason, f"cannot create the folder {folder} under {existing}")
+        raise output_error(path, exc, option="--report", example="report.xml")
 
 
 def write_junit(path: Path, report: ValidationReport) -> None:
-    """--report FILE: the JUnit XML, whole or not at all (a FIFO or /dev/stdout is written through)."""
-    from callplay.fileio import write_output
+    """--report FILE: the JUnit XML, whole or not at all (a FIFO or /dev/stdout is written through); missing
+    folders are created with the default mode."""
+    from callplay.fileio import output_error, write_output
 
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise output_error(path, exc, option="--report", example="report.xml") from None
     write_output(path, report.junit().encode("utf-8"), option="--report", example="report.xml")
 
 
@@ -178,20 +210,14 @@ def config_file_guess() -> tuple[Path, bool]:
     """Where callplay.config.config_path() will look, and whether CALLPLAY_CONFIG names it explicitly.
 
     callplay.config imports pydantic-settings (about 0.1 s, a fifth of a --quick run over 2,000 files); when
-    no config file exists there is no [audio] table to read, so we look first. This mirrors config_path()
-    (tests/audio check that the two agree); anything explicit still goes through callplay.config.
+    no config file exists there is no [audio] table to read, so we look first, through callplay.paths as
+    callplay.config does. An explicit path is returned as given: callplay.config reads it (and expands it,
+    and tells what is wrong with it).
     """
-    explicit = next((v for k, v in os.environ.items() if k.upper() == "CALLPLAY_CONFIG" and v), None)
-    if explicit:
-        return Path(explicit), True
-    home = Path.home()
-    if sys.platform == "darwin":
-        base = home / "Library" / "Application Support" / "callplay"
-    elif sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or str(home)) / "callplay"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "callplay"
-    return base / "config.toml", False
+    explicit = paths.env_path("CONFIG")
+    if explicit is not None:
+        return explicit, True
+    return paths.config_path(None), False
 
 
 def _audio_table() -> dict[str, Any]:

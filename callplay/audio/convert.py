@@ -125,7 +125,8 @@ def _shape(y: Array, opts: ConvertOptions, actions: list[str]) -> Array:
     mean = float(y.mean(dtype=np.float64))
     if abs(mean) > 1e-4:
         y = y - np.float32(mean)
-        actions.append(f"removed DC {mean:+.3f}")
+        if abs(mean) >= 5e-4:  # a smaller offset prints as -0.000: removed, but not worth a word
+            actions.append(f"removed DC {mean:+.3f}")
     if opts.trim:
         y = _trim(y, opts.rate, opts.settings.silence_threshold_db, actions)
     y = _gain(y, opts, actions)

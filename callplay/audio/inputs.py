@@ -21,6 +21,10 @@ from callplay.audio import AUDIO_EXTENSIONS
 from callplay.errors import UsageError
 
 SPOOL_MAX = 8 * 1024 * 1024  # remote files up to this size stay in memory
+# --missing: what a path listed on stdin that does not exist is. `git diff --name-only | validate-audio -` lists
+# deleted prompts too, so the default skips them (with a note). A path given as an argument is always a usage
+# error: it is a typo in the command, not a deleted file.
+MISSING_CHOICES = ("skip", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +41,23 @@ class Source:
 # --------------------------------------------------------------------------------------------- collection
 
 
-def collect(inputs: Iterable[str], include: list[str] | None = None, exclude: list[str] | None = None) -> list[Source]:
-    """Expand the arguments into sources, in order, without duplicates. A missing path is a UsageError."""
+def collect(
+    inputs: Iterable[str],
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    *,
+    missing: str = "error",
+    skipped: list[str] | None = None,
+) -> list[Source]:
+    """Expand the arguments into sources, in order, without duplicates. A missing path is a UsageError, except
+    one listed on stdin with missing="skip": that one is appended to `skipped` instead."""
     out: list[Source] = []
     seen: set[str] = set()
-    for arg in _expand_stdin(list(inputs)):
+    for arg, listed in _expand_stdin(list(inputs)):
+        if listed and missing == "skip" and _is_missing(arg):
+            if skipped is not None:
+                skipped.append(arg)
+            continue
         for src in _expand(arg, include or [], exclude or []):
             if src.uri not in seen:
                 seen.add(src.uri)
@@ -49,17 +65,22 @@ def collect(inputs: Iterable[str], include: list[str] | None = None, exclude: li
     return out
 
 
-def _expand_stdin(args: list[str]) -> Iterator[str]:
+def _is_missing(arg: str) -> bool:
+    return "://" not in arg and not os.path.lexists(arg)
+
+
+def _expand_stdin(args: list[str]) -> Iterator[tuple[str, bool]]:
+    """(input, whether it was listed on stdin)."""
     for arg in args:
         if arg != "-":
-            yield arg
+            yield arg, False
             continue
         for line in sys.stdin.read().splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 if line == "-":
                     raise UsageError("'-' inside the list read from stdin", "list paths, directories or URLs")
-                yield line
+                yield line, True
 
 
 def _expand(arg: str, include: list[str], exclude: list[str]) -> Iterator[Source]:

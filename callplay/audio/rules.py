@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from callplay.audio import TARGETS
 from callplay.audio.probe import EMPTY_FILE, Probe, probe_path
@@ -43,8 +43,11 @@ class Finding:
     rule: str
     severity: Severity
     message: str  # what is wrong, with the numbers
-    fix: str = ""  # what to do about it, usually a callplay command
+    fix: str = ""  # what to do about it, in words ("resample to 16 kHz mono")
     target: str | None = None  # None: the same for every target
+    # `callplay convert` fixes it: the extra flags it needs ("", " --trim"); None: no conversion fixes it. The
+    # command itself is written by the report, which knows where the file came from and so where its copy goes.
+    convert: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,7 +215,7 @@ RULES: tuple[Rule, ...] = (
         "all",
         "sample",
         "peak below silent_peak_dbfs (default -60 dBFS)",
-        "export the right take",
+        "no conversion fixes it: re-record the prompt or replace it",
     ),
     Rule(
         "clipping",
@@ -220,7 +223,8 @@ RULES: tuple[Rule, ...] = (
         "all",
         "sample",
         "clip_min_samples (default 3) or more samples at the codec's full scale (mu-law -0.17, A-law -0.14 dBFS)",
-        "re-record or re-export lower; `callplay convert` leaves -1 dBFS of headroom but keeps the distortion",
+        "`callplay convert FILE --target T --out DIR` gives the copy headroom so it passes, but keeps the "
+        "distortion: re-record lower for quality",
     ),
     Rule(
         "peak",
@@ -423,22 +427,31 @@ def parse_targets(specs: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- checking
 
 
-class _Ctx:
-    """Builds findings for one file and one target, with the fix command filled in."""
+class _Convert(NamedTuple):
+    """A fix that `callplay convert` makes: what it does, and the extra flags it needs."""
 
-    def __init__(self, probe: Probe, target: str, quoted_name: str) -> None:
-        self.probe, self.target, self.file = probe, target, quoted_name
+    what: str
+    flags: str = ""
+
+
+class _Ctx:
+    """Builds findings for one file and one target."""
+
+    def __init__(self, probe: Probe, target: str) -> None:
+        self.probe, self.target = probe, target
         self.findings: list[Finding] = []
         self.facts = provider_facts(target)
         self.audio = self.facts.audio
         self.pname = self.facts.short_name
 
-    def add(self, rule: str, severity: Severity, message: str, fix: str = "") -> None:
-        self.findings.append(Finding(rule, severity, message, fix, self.target))
+    def add(self, rule: str, severity: Severity, message: str, fix: str | _Convert = "") -> None:
+        if isinstance(fix, _Convert):
+            self.findings.append(Finding(rule, severity, message, fix.what, self.target, fix.flags))
+        else:
+            self.findings.append(Finding(rule, severity, message, fix, self.target))
 
-    def convert(self, what: str = "", extra: str = "") -> str:
-        cmd = f"callplay convert {self.file} --target {self.target}{extra} --out DIR"
-        return f"{what}: {cmd}" if what else cmd
+    def convert(self, what: str, extra: str = "") -> _Convert:
+        return _Convert(what, extra)
 
 
 def check(
@@ -452,13 +465,12 @@ def check(
     """All findings for one file against the given targets (sample rules only when stats is given)."""
     settings = settings or _DEFAULTS
     out: list[Finding] = []
-    quoted = shlex.quote(probe.name) if probe.name else "FILE"
     header = _header_key(probe)
     for target in targets:
         th = settings.for_target(target)
-        ctx = _Ctx(probe, target, quoted)
+        ctx = _Ctx(probe, target)
         if _file_level(ctx):
-            accepted, found = _format_rules(probe, header, target, quoted)
+            accepted, found = _format_rules(probe, header, target)
             ctx.findings += found
             if accepted:
                 _size_and_length(ctx, th)
@@ -471,8 +483,8 @@ def check(
 
 
 _DEFAULTS = AudioSettings()
-_NAME = "\0FILE\0"  # stands in for the file name in memoised fix commands
-_FormatRules = tuple[bool, tuple[tuple[str, Severity, str, str], ...]]
+SILENT_FIX = "re-record the prompt, or replace it with the right take"
+_FormatRules = tuple[bool, tuple[tuple[str, Severity, str, str, str | None], ...]]
 _format_memo: dict[tuple[Any, ...], _FormatRules] = {}
 
 
@@ -481,23 +493,23 @@ def _header_key(p: Probe) -> tuple[Any, ...]:
     return (p.container, p.subtype, p.has_id3v2, p.bits, p.sample_rate, p.channels, p.extensible)
 
 
-def _format_rules(p: Probe, header: tuple[Any, ...], target: str, quoted: str) -> tuple[bool, list[Finding]]:
+def _format_rules(p: Probe, header: tuple[Any, ...], target: str) -> tuple[bool, list[Finding]]:
     """Container and codec findings, and whether the container is accepted. They depend only on a few header
     fields that most files of a tree share, so they are worked out once per distinct header (a third of the
-    time of `--quick` otherwise) and only the file name is filled in per file."""
+    time of `--quick` otherwise)."""
     key = (target, header)
     hit = _format_memo.get(key)
     if hit is None:
-        c = _Ctx(p, target, _NAME)
+        c = _Ctx(p, target)
         accepted = _container(c)
         if accepted:
             _pcm_rules(c)
-        hit = (accepted, tuple((f.rule, f.severity, f.message, f.fix) for f in c.findings))
+        hit = (accepted, tuple((f.rule, f.severity, f.message, f.fix, f.convert) for f in c.findings))
         if len(_format_memo) > 4096:  # only a pathological tree has this many kinds of header
             _format_memo.clear()
         _format_memo[key] = hit
     accepted, rows = hit
-    return accepted, [Finding(r, s, m, fix.replace(_NAME, quoted), target) for r, s, m, fix in rows]
+    return accepted, [Finding(r, s, m, fix, target, conv) for r, s, m, fix, conv in rows]
 
 
 def apply_overrides(findings: list[Finding], settings: AudioSettings) -> list[Finding]:
@@ -560,7 +572,12 @@ def _container(c: _Ctx) -> bool:
         return True
     layer = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2"}
     what = layer.get(p.subtype, p.container) if p.container == "MP3" else p.container
-    c.add("format", "error", f"{what} is not played by {c.pname}, which takes {audio.accepts}", c.convert("convert"))
+    c.add(
+        "format",
+        "error",
+        f"{what} is not played by {c.pname}, which takes {audio.accepts}",
+        c.convert(f"write the {audio.convert_rate // 1000} kHz mono WAV it plays"),
+    )
     return False
 
 
@@ -671,7 +688,7 @@ def _source_rules(c: _Ctx, kind: SourceKind) -> None:
                 "content-type",
                 "error",
                 f"S3 ContentType is {ctype or 'missing'}: {c.pname} needs {' or '.join(wanted)}",
-                f"aws s3 cp FILE s3://BUCKET/KEY --content-type {wanted[0]}",
+                _set_content_type(p.name, wanted[0]),
             )
         return
     if not ctype:
@@ -694,6 +711,12 @@ def _source_rules(c: _Ctx, kind: SourceKind) -> None:
         )
 
 
+def _set_content_type(uri: str, ctype: str) -> str:
+    """The command that sets an S3 object's Content-Type in place (a copy onto itself with new metadata)."""
+    q = shlex.quote(uri)
+    return f"set it in place: aws s3 cp {q} {q} --content-type {ctype} --metadata-directive REPLACE"
+
+
 def _sample_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
     if st.decode_error:
         c.add("decode-error", "error", f"cannot decode the samples: {st.decode_error}", "re-export the prompt")
@@ -708,7 +731,7 @@ def _sample_rules(c: _Ctx, st: SampleStats, th: Thresholds) -> None:
             "all-silent",
             "error",
             f"silent: peak {_db(peak_dbfs)} (below {th.silent_peak_dbfs:g} dBFS)",
-            "export the right take",
+            SILENT_FIX,
         )
         return
     _level_rules(c, st, th, peak_dbfs)
@@ -722,7 +745,7 @@ def _level_rules(c: _Ctx, st: SampleStats, th: Thresholds, peak_dbfs: float) -> 
             "clipping",
             "error",
             f"clipped: {st.clipped} samples at full scale ({full})",
-            c.convert("re-record lower, or leave -1 dBFS headroom"),
+            c.convert("the copy gets headroom and passes, but keeps the distortion: re-record lower for quality"),
         )
     elif peak_dbfs > th.max_peak_dbfs:
         c.add(

@@ -59,6 +59,7 @@ COMMAND_MODULES = (
     "emulator",
     "chime",
     "completions",
+    "state",
 )
 # The module behind each top-level command, so that running one command imports (and has Typer build) only
 # its own module: start-up is most of `validate-audio --quick` on a CI run.
@@ -77,6 +78,7 @@ COMMAND_OWNERS = {
     "profiles": "profiles",
     "emulator": "emulator",
     "chime": "chime",
+    "state": "state",
 }
 _registered: set[str] = set()
 # Which module added each command and group (by id): registration can happen in any order within one process
@@ -195,9 +197,9 @@ def _run(args: list[str], entry: bool) -> int:
         given, debug = globalopts.rewrite(args, leading, _command())
     except UsageError as err:
         from callplay import output
-        from callplay.cli.usage import output_format
+        from callplay.cli.usage import envelope_mode
 
-        output.render_error("", err, "json" if output_format(args) == "json" else "table")
+        output.render_error("", err, envelope_mode(args))
         return int(ExitCode.USAGE)
     saved = os.environ.get(DEBUG_ENV)
     if debug:

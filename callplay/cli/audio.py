@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from callplay.audio.inputs import MISSING_CHOICES
 from callplay.cli.options import OutputOpt, ProfileOpt, run, skip_teardown
 from callplay.errors import UsageError
 from callplay.providers import PROVIDER_NAMES, names_text
@@ -86,10 +87,24 @@ def validate_audio(
     jobs: JobsOpt = 0,
     ignore: Annotated[str | None, typer.Option("--ignore", help="Rule IDs to skip, comma-separated.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Table: only files with findings.")] = False,
-    fix: Annotated[bool, typer.Option("--fix", help="Write compliant copies of failing files to --out.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Directory for --fix copies.")] = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Write a complete set per target to --out: failing files converted, the rest copied."
+        ),
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for --fix (one subfolder per target).")] = None,
     normalize: Annotated[bool, typer.Option("--normalize", help="--fix: also normalise the peak.")] = False,
     trim: TrimOpt = False,
+    missing: Annotated[
+        str,
+        typer.Option(
+            "--missing",
+            metavar="|".join(MISSING_CHOICES),
+            help=f"A path listed on stdin (-) that does not exist: {' or '.join(MISSING_CHOICES)} "
+            "(a deleted prompt in a git diff). An argument that does not exist is always an error.",
+        ),
+    ] = MISSING_CHOICES[0],
 ) -> None:
     """Check audio files against each provider's rules (exit 7 when any fails). For CI: --format github,
     or --format junit --report FILE."""
@@ -113,6 +128,7 @@ def validate_audio(
         out=out,
         processing=Processing(normalize=normalize, trim=trim),
         report=report,
+        missing=missing,
     )
 
     def work() -> "ValidationReport":
@@ -124,7 +140,7 @@ def validate_audio(
         chosen = rendering.report_format(fmt, output)
     except UsageError as err:
         raise typer.Exit(rendering.plain_error(err, "table")) from None
-    if chosen in ("table", "json") or (chosen == "junit" and report is not None):
+    if chosen in rendering.OUTPUT_MODES or (chosen == "junit" and report is not None):
         run("validate-audio", output if chosen == "junit" else chosen, work)  # JUnit goes to the --report file
     raise typer.Exit(rendering.render_plain(chosen, work))
 

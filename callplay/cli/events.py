@@ -46,7 +46,9 @@ def list_events(
 @events_app.command("listen")
 def listen(
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8765,
-    host: Annotated[str, typer.Option("--host", help="Address to bind (0.0.0.0 behind a tunnel).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (0.0.0.0: every interface, as a service or behind a tunnel).")
+    ] = "127.0.0.1",
     count: Annotated[int | None, typer.Option("--count", help="Exit 0 after this many events.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Exit 0 after this many seconds.")] = None,
     profile: Annotated[
@@ -66,16 +68,27 @@ def listen(
             help="Take this provider's callbacks unchecked when no profile has its secret (repeatable).",
         ),
     ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            metavar="text|json",
+            help="The log on stderr: text (warnings, as lines), or json (one object per line, for a collector).",
+        ),
+    ] = "text",
     output: OutputOpt = "table",
 ) -> None:
     """Receive provider callbacks at http://HOST:PORT/events/<provider>, record them, print a row for each.
 
     Each path is checked with its provider's token or signing secret; a path with none refuses every post
-    (401) unless --allow-unsigned names its provider. Replays, bodies over 1 MiB and malformed bodies are
-    refused too.
+    (401) unless --allow-unsigned names its provider. A callback delivered again is recorded once; bodies
+    over 1 MiB and malformed bodies are refused.
 
     With -o jsonl, stdout is a stream for scripts: a `ready` line, an `event` line per event, and the result
     envelope when it stops (-o json prints the same steps as envelopes, as before jsonl).
+
+    As a service: GET /healthz answers 200 while the ledger is reachable, 503 otherwise; SIGTERM (or Ctrl-C)
+    stops accepting, finishes the requests in flight and exits 0. Deployment: docs/deploy.md.
     """
     from callplay import output as out
     from callplay.events.listen import ListenReady
@@ -85,7 +98,8 @@ def listen(
 
     def ready(info: ListenReady) -> None:
         # Which paths are open, verified or refused: on stderr, and first on stdout for scripts (-o json/jsonl).
-        out.listening_banner(info.banner())
+        if log_format == "text":  # with json logs, a `ready` log line says it instead
+            out.listening_banner(info.banner())
         if mode == "jsonl":
             out.stream_line("events listen", "ready", info.to_dict())
         elif mode == "json":
@@ -93,8 +107,12 @@ def listen(
 
     def work() -> ListenResult:
         # Input checks (issue 11, bad input): before anything binds or the profile is read.
+        from callplay.errors import UsageError
+        from callplay.events.service_log import LOG_FORMATS
         from callplay.values import check_count, check_port, check_seconds, check_word
 
+        if log_format not in LOG_FORMATS:
+            raise UsageError(f"--log-format {log_format!r} is not a log format", f"one of: {', '.join(LOG_FORMATS)}")
         check_port(port, "--port")
         check_word(host, "--host")
         if count is not None:
@@ -110,6 +128,7 @@ def listen(
             allow_unsigned=allow_unsigned or [],
             on_ready=ready,
             on_event=out.live_event_printer(mode),
+            log_format="json" if log_format == "json" else "text",
         )
 
     run("events listen", output, work)

@@ -50,6 +50,10 @@ METAVARS: dict[str, str] = {
     "--peak-dbfs": "DBFS",
     "--encoding": "|".join(dict.fromkeys(e for f in all_facts() for e in f.audio.convert_encodings)),
     "--call": "CALL",
+    "--calls-from": "FILE",
+    "--concurrency": "N",
+    "--rate": "PER_SECOND",
+    "--call-prefix": "PREFIX",
     "--limit": "N",
     "--since": "DURATION",
     "--port": "PORT",
@@ -83,6 +87,7 @@ SHORT_HELP: dict[str, str] = {
     "profiles": "Profiles from the config file.",
     "emulator": "The local provider emulator.",
     "chime": "Amazon Chime SDK helpers.",
+    "state": "callplay's ledger: where it is and its schema.",
 }
 
 # Two or three real examples per command, by command path.
@@ -94,18 +99,26 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "play": [
         'callplay play bridge-1 --tts "We are investigating an outage"',
-        "callplay play bridge-1 https://example.com/notice.wav --wait -p acs-prod",
         "callplay play bridge-1 prompts/intro.wav silence:2 --to LEG-A --dry-run",
+        "callplay play notice.wav --calls-from bridges.txt --wait -p acs-prod",
     ],
     "loop": [
         "callplay loop bridge-1 https://example.com/hold.wav --times 3 -p sw-prod",
-        "callplay loop bridge-1 prompts/hold.wav --wait",
+        "callplay loop prompts/hold.wav --call bridge-1 --call bridge-2 --wait",
         "callplay loop bridge-1 hold.wav --times 2 --wait -o jsonl | jq -r .kind",
     ],
-    "stop": ["callplay stop bridge-1", "callplay stop bridge-1 -c pb-42 -o json"],
+    "stop": [
+        "callplay stop bridge-1 -c pb-42 -o json",
+        "callplay stop --calls-from bridges.txt --rate 5",
+        "callplay stop --all -p acs-prod --call-prefix bridge-",
+    ],
     "pause": ["callplay pause bridge-1", "callplay pause bridge-1 -c pb-42 -p sw-prod"],
     "resume": ["callplay resume bridge-1", "callplay resume bridge-1 -c pb-42 -p sw-prod"],
-    "volume": ["callplay volume bridge-1 -6", "callplay volume bridge-1 +3 -c pb-42 -p sw-prod"],
+    "volume": [
+        "callplay volume bridge-1 -6",
+        "callplay volume bridge-1 +3 -c pb-42 -p sw-prod",
+        "callplay volume --calls-from bridges.txt -6 -p sw-prod",
+    ],
     "stream-status": ["callplay stream-status bridge-1", "callplay stream-status bridge-1 -p acs-prod -o json"],
     "playbacks": [
         "callplay playbacks --active",
@@ -130,7 +143,7 @@ EXAMPLES: dict[str, list[str]] = {
     "events list": ["callplay events list", "callplay events list -c pb-42 -o json", "callplay events list --limit 20"],
     "events listen": [
         "callplay events listen --port 8765",
-        "callplay events listen --host 0.0.0.0 --port 8765 -p acs-prod --count 1",
+        "callplay events listen --host 0.0.0.0 --port 8765 --log-format json -o jsonl",
         "callplay events listen -o jsonl | jq -c 'select(.kind == \"event\") | .data'",
     ],
     "profiles": ["callplay profiles list", "callplay profiles show sw-prod"],
@@ -155,6 +168,12 @@ EXAMPLES: dict[str, list[str]] = {
     "chime lambda-package": [
         "callplay chime lambda-package",
         "callplay chime lambda-package --hooks hooks.py --out lambda.zip",
+    ],
+    "state": ["callplay state info", "callplay state migrate"],
+    "state info": ["callplay state info", "callplay state info -o json"],
+    "state migrate": [
+        "callplay state migrate",
+        "callplay state migrate -o json",
     ],
 }
 

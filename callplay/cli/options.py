@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from callplay.core import fanout_limits as limits
 from callplay.errors import CallplayError, ExitCode
 from callplay.output import OUTPUT_MODES
 
@@ -36,6 +37,34 @@ ProfileOpt = Annotated[
     str | None,
     typer.Option(
         "--profile", "-p", envvar="CALLPLAY_PROFILE", help="Profile from the config file (default: its default)."
+    ),
+]
+
+# Many calls in one command (callplay.core.fanout): play, loop, stop, pause, resume, volume.
+CallsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--call", help="A call, as CALL (repeatable); with more than one call, each gets one request."),
+]
+CallsFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--calls-from", help="Read calls from FILE, one per line (# comments and blank lines ignored); - for stdin."
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        help=f"With many calls: requests in flight at once, 1 to {limits.MAX_CONCURRENCY}.",
+        show_default=True,
+    ),
+]
+RateOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        help="With many calls: requests per second, retries included (default: the provider's documented limit; "
+        f"{limits.NO_RATE_LIMIT:g} = no limit).",
     ),
 ]
 
@@ -102,7 +131,8 @@ def run(
     mode = output_mode(output)
     try:
         check_output(output)
-        result = fn()
+        with quiet_dropped_interrupts():
+            result = fn()
     except CallplayError as err:
         if os.environ.get("CALLPLAY_DEBUG") == "1":
             import traceback
@@ -141,6 +171,27 @@ def run(
         out.render_error(command, failure, "table")  # the one-line reason on stderr; data is on stdout
     sys.stdout.flush()
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def quiet_dropped_interrupts() -> Iterator[None]:
+    """No "Exception ignored in ..." traceback for a KeyboardInterrupt Python dropped.
+
+    A signal that comes while the main thread runs a finalizer (weakref.finalize, __del__: a garbage collection
+    can start anywhere) raises its KeyboardInterrupt in there, and Python prints it with a traceback and drops
+    it. It is not lost: the handler noted it (callplay.interrupts), and the command acts on it. Other such
+    exceptions are printed as before."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:

@@ -4,16 +4,30 @@ No `from __future__ import annotations` in the command modules: Typer reads each
 time it builds the command (each in-process `main()` call), and string annotations cost a compile() apiece.
 """
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from callplay.cli.options import OutputOpt, ProfileOpt, output_mode, run
+from callplay.cli.options import (
+    CallsFromOpt,
+    CallsOpt,
+    ConcurrencyOpt,
+    OutputOpt,
+    ProfileOpt,
+    RateOpt,
+    output_mode,
+    run,
+)
+from callplay.core.fanout_limits import DEFAULT_CONCURRENCY
 from callplay.providers import all_facts
 from callplay.providers.facts import VOLUME_RANGE_TEXT, signalwire
 
 if TYPE_CHECKING:
-    from callplay.model import Playback
+    from callplay.live import LiveWait
+    from callplay.model import FanoutResult, Playback
+    from callplay.play_items import PlayOptions
+    from callplay.values import CallList
 
 SourcesArg = Annotated[
     list[str] | None,
@@ -25,10 +39,13 @@ SourcesArg = Annotated[
     ),
 ]
 CallArg = Annotated[
-    str,
+    str | None,
     typer.Argument(
-        help="The call: " + ", ".join(f"{f.short_name} {f.call_id_name}" for f in all_facts()) + ".",
-        metavar="CALL",
+        help="The call: " + ", ".join(f"{f.short_name} {f.call_id_name}" for f in all_facts()) + ". "
+        "More calls: --call, --calls-from. With either of them, a first word that names a source (tts:, ssml:, "
+        "silence:, a URL, an existing file, an audio file name) is the first SOURCE, not a call.",
+        metavar="[CALL]",
+        show_default=False,
     ),
 ]
 TtsOpt = Annotated[
@@ -83,32 +100,119 @@ OptionOpt = Annotated[
 
 
 def _play(command: str, params: dict[str, Any], *, loop: int) -> None:
-    """play and loop: their parameters as one PlayOptions, one call to the core."""
+    """play and loop: their parameters as one PlayOptions, one call to the core: the single-call path for one
+    call (however given), the fan-out (callplay.core.fanout) for more."""
     from callplay.live import LiveWait
-    from callplay.play_items import PlayOptions
 
     params = dict(params)
     output = params.pop("output")
     params.pop("times", None)  # loop's --times arrives as `loop`
-    options = PlayOptions(loop=loop, **params)
+    calls, calls_from = params.pop("calls") or [], params.pop("calls_from")
+    concurrency, rate = params.pop("concurrency"), params.pop("rate")
     live = LiveWait(command, output_mode(output))
 
-    def work() -> "Playback":
-        from callplay.core.play import play as play_request
-        from callplay.play_items import build_request
+    def work() -> "Playback | FanoutResult":
+        from callplay.core.fanout_limits import check_knobs
+        from callplay.play_items import PlayOptions
+        from callplay.values import call_list
 
-        request, wait = build_request(options)
-        # --wait shows its progress as it happens (callplay.live); the live view is closed before the result.
-        with live.watching(enabled=wait.wait and not options.dry_run) as watcher:
-            return play_request(
-                options.call, request, profile=options.profile, dry_run=options.dry_run, wait=wait, watcher=watcher
-            )
+        check_knobs(concurrency, rate)
+        call, sources = _positionals(params.pop("call"), params.pop("sources"), bool(calls) or calls_from is not None)
+        _check_stdin(params, sources, calls_from)
+        listed = call_list(call, calls, calls_from)
+        options = PlayOptions(call=listed.ids[0], sources=sources, loop=loop, **params)
+        if len(listed.ids) == 1:
+            pb = _play_one(options, live)
+            pb.warnings = [*listed.warnings, *pb.warnings]
+            return pb
+        return _play_many(command, options, listed, concurrency, rate, live)
 
     run(command, output, work, table_view=live.table_view)
 
 
+def _play_one(options: "PlayOptions", live: "LiveWait") -> "Playback":
+    from callplay.core.play import play as play_request
+    from callplay.play_items import build_request
+
+    request, wait = build_request(options)
+    # --wait shows its progress as it happens (callplay.live); the live view is closed before the result.
+    with live.watching(enabled=wait.wait and not options.dry_run) as watcher:
+        return play_request(
+            options.call, request, profile=options.profile, dry_run=options.dry_run, wait=wait, watcher=watcher
+        )
+
+
+def _play_many(
+    command: str, options: "PlayOptions", listed: "CallList", concurrency: int, rate: float | None, live: "LiveWait"
+) -> "FanoutResult":
+    from callplay.core.fanout import play_many
+    from callplay.live import FanoutView
+    from callplay.play_items import build_request
+
+    request, wait = build_request(options)
+    with FanoutView(command, live.mode, len(listed.ids)).watching() as watcher:
+        result = play_many(
+            listed.ids,
+            request,
+            profile=options.profile,
+            concurrency=concurrency,
+            rate=rate,
+            on_result=watcher.result if watcher is not None else None,
+            dry_run=options.dry_run,
+            wait=wait,
+            watcher=watcher,
+        )
+    result.warnings[:0] = listed.warnings
+    return result
+
+
+def _positionals(call: str | None, sources: list[str] | None, other_calls: bool) -> tuple[str | None, list[str]]:
+    """(CALL, SOURCEs): with --call or --calls-from, a first word that names a source is the first SOURCE."""
+    if other_calls and call is not None and names_source(call):
+        return None, [call, *(sources or [])]
+    return call, list(sources or [])
+
+
+def names_source(word: str) -> bool:
+    """Whether `word` names something to play rather than a call: an existing file, an audio file's name, a URL,
+    or a form callplay.play_items.parse_source takes (tts:, ssml:, silence:, ...)."""
+    from callplay.audio import AUDIO_EXTENSIONS
+    from callplay.errors import UsageError
+    from callplay.play_items import parse_source
+
+    path = os.path.expanduser(word)
+    if (os.path.exists(path) and not os.path.isdir(path)) or word.lower().endswith(AUDIO_EXTENSIONS):
+        return True  # a file (a FIFO too: <(...)), or meant as one; a directory is no SOURCE, may be a call's name
+    scheme, colon, _ = word.partition(":")
+    if not colon:
+        return False
+    try:
+        # The scheme with a body every form takes: parse_source says whether it is one of its forms, and reads
+        # nothing (no file, no stdin) to say so. Anything else it takes for a file's name, which it is not.
+        parse_source(f"{scheme}:1")
+    except UsageError:
+        return "://" in word  # a URL, or an unsupported scheme (reported as a SOURCE, not looked up as a call)
+    return True
+
+
+def _check_stdin(params: dict[str, Any], sources: list[str], calls_from: str | None) -> None:
+    """--calls-from - and a text from standard input (--tts -, --ssml -, tts:-, ssml:-) cannot share it."""
+    from callplay.errors import UsageError
+    from callplay.play_items import STDIN
+    from callplay.values import CALLS_STDIN
+
+    if calls_from != CALLS_STDIN:
+        return
+    texts = [params.get("tts"), params.get("ssml"), *(s.partition(":")[2] for s in sources if ":" in s)]
+    if STDIN in texts:
+        raise UsageError(
+            "standard input can be read only once: --calls-from - and a text from - both read it",
+            "give the calls in a file (--calls-from FILE), or the text with --tts @FILE",
+        )
+
+
 def play(
-    call: CallArg,
+    call: CallArg = None,
     sources: SourcesArg = None,
     tts: TtsOpt = None,
     ssml: SsmlOpt = None,
@@ -126,6 +230,10 @@ def play(
     callback_url: CallbackOpt = None,
     listen: ListenOpt = None,
     option: OptionOpt = None,
+    calls: CallsOpt = None,
+    calls_from: CallsFromOpt = None,
+    concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
+    rate: RateOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = "table",
 ) -> None:
@@ -134,7 +242,7 @@ def play(
 
 
 def loop(
-    call: CallArg,
+    call: CallArg = None,
     sources: SourcesArg = None,
     times: Annotated[
         int, typer.Option("--times", help="Plays in total, where the provider counts; 0 = until stopped.")
@@ -159,6 +267,10 @@ def loop(
     callback_url: CallbackOpt = None,
     listen: ListenOpt = None,
     option: OptionOpt = None,
+    calls: CallsOpt = None,
+    calls_from: CallsFromOpt = None,
+    concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
+    rate: RateOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = "table",
 ) -> None:

@@ -1,7 +1,7 @@
 """A usage error found by click (missing argument, unknown option, bad value, unknown command): told like every
 other callplay error, an `error:` line and a `hint:` line (with the usage) on stderr, exit 2, and with `-o json`
-(or CALLPLAY_OUTPUT=json) the error envelope on stdout, so that a script reading stdout gets an answer on every
-failure.
+(or CALLPLAY_OUTPUT=json) the error envelope on stdout (`-o jsonl`: the same envelope as one line), so that a
+script reading stdout gets an answer on every failure.
 
 Click stops before it has parsed `--output`, so the format is read from the arguments as they were given.
 """
@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callplay.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from callplay.output import OutputMode
 
 OUTPUT_ENV = "CALLPLAY_OUTPUT"
 
@@ -26,8 +29,8 @@ def report_usage_error(err: Exception, args: Sequence[str]) -> int:
     path = _command_path(ctx)
     if _is_missing_command(err):
         print(getattr(err, "format_message", lambda: "")(), file=sys.stderr)  # the group's help: its commands
-    json_mode = _speaks_json(ctx) and output_format(args) == "json"
-    output.render_error(path, usage_error(err, ctx, path), "json" if json_mode else "table")
+    mode = envelope_mode(args) if _speaks_json(ctx) else "table"
+    output.render_error(path, usage_error(err, ctx, path), mode)
     return int(getattr(err, "exit_code", ExitCode.USAGE))
 
 
@@ -57,6 +60,12 @@ def output_format(args: Sequence[str]) -> str | None:
         elif word.startswith("-o") and not word.startswith("--"):
             found = word[2:]  # -ojson
     return found if found is not None else os.environ.get(OUTPUT_ENV)
+
+
+def envelope_mode(args: Sequence[str]) -> OutputMode:
+    """How a usage error is told: json and jsonl print the envelope (jsonl as its one line), else no envelope."""
+    fmt = output_format(args)
+    return "json" if fmt == "json" else "jsonl" if fmt == "jsonl" else "table"
 
 
 def _is_missing_command(err: Exception) -> bool:

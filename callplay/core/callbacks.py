@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from callplay.errors import UsageError
+from callplay.errors import ConfigError, UsageError
 from callplay.model import PlayRequest
 from callplay.redact import MASK, TOKEN_PARAM
 
@@ -42,6 +42,15 @@ def callback_url_for(s: Session, url: str | None, *, mint: bool = True) -> str |
         return None
     if s.caps.callback_auth != "url_token":
         return str(base)
+    if mint and s.ledger.shared and not _configured(s):
+        # A token minted here lives in this machine's state dir: the team's receivers (other machines, other
+        # replicas) would refuse every callback this playback sends.
+        setting = s.caps.callback_secret_setting or "callback_token"
+        raise ConfigError(
+            f"profile {s.profile.name} has no {setting}, and the ledger is shared: callplay cannot mint one "
+            "that the team's receivers know",
+            f"set {setting}_env (or {setting}) in the profile, the same on every machine and receiver",
+        )
     token = profile_secret(s.profile, s.caps, mint=mint) or MASK
     return with_token(str(base), token)
 

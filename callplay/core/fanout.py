@@ -16,46 +16,54 @@ caller's thread as each call finishes, for progress bars and streamed output.
 Ctrl-C or SIGTERM (KeyboardInterrupt in the caller's thread): nothing more is sent, the requests in flight are
 let finish, and the result comes back with `interrupted` set and the calls never sent failed as "interrupted"
 (exit 130); the caller may then stop what was started with `stop_started(result)`.
+
+`play_many(..., wait=WaitOptions(wait=True))` waits for the playbacks as `play --wait` does for one: one receiver
+(callplay.core.callbacks.start_receiver) takes every playback's events, each call's outcome is then settled by
+the single play's own rules (callplay.core.play._wait: finished, failed, the call ended, or "timeout" once
+`timeout` has passed), and an interrupt (during the requests or the wait) stops every playback the run started
+before the result comes back (`--rate 0`, NO_RATE_LIMIT: no pacing at all, only --concurrency).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol, cast
 
 from callplay import interrupts, retry
 from callplay.config import resolve_profile
-from callplay.core.callbacks import callback_url_for
-from callplay.core.checks import check_request, check_verb, check_volume, pause_control, volume_control
-from callplay.core.control import _mark_call_stopped, _required_target, _target, parse_volume, still_playing_error
-from callplay.core.play import _dry_run, _play
+from callplay.core.callbacks import callback_url_for, start_receiver
+from callplay.core.checks import check_request, check_verb, check_volume
+from callplay.core.control import check_control, control_in, parse_volume, stop_in
+from callplay.core.fanout_limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, NO_RATE_LIMIT, check_knobs
+from callplay.core.play import WaitOptions, _dry_run, _play, _wait
 from callplay.core.session import Session, session
 from callplay.errors import CallplayError, Interrupted, UsageError
-from callplay.ledger import Ledger
+from callplay.ledger import Closeable, Ledger
 from callplay.model import (
     TERMINAL_STATES,
     CallOutcome,
     ControlResult,
     Event,
     FanoutResult,
+    Playback,
     PlaybackRecord,
     PlayRequest,
     mint_control_id,
     now_iso,
 )
 from callplay.providers import provider_class, provider_facts
-from callplay.values import MAX_COUNT, check_count, check_number
+from callplay.values import MAX_COUNT
+
+if TYPE_CHECKING:
+    from callplay.events.receiver import EventReceiver
 
 log = logging.getLogger("callplay.fanout")
 
-DEFAULT_CONCURRENCY = 16
-MAX_CONCURRENCY = 256  # threads, each with its own SDK client and connection
-RATE_RANGE = (0.01, 10_000.0)  # requests per second `--rate` takes
 FAILED_EVENT = "fanout-failed"  # the ledger event a failed call of a run leaves
 CONTROL_ACTIONS = ("stop", "pause", "resume", "volume")
 
@@ -74,18 +82,35 @@ def play_many(
     rate: float | None = None,
     on_result: OnResult | None = None,
     dry_run: bool = False,
+    wait: WaitOptions | None = None,
+    watcher: ManyWatcher | None = None,
 ) -> FanoutResult:
-    """`request` played (or looped) on every call, each with its own control ID."""
+    """`request` played (or looped) on every call, each with its own control ID.
+
+    With `wait.wait`, one receiver takes the events of every playback (each request's callback URL points at
+    it), `watcher` is told of each event and of each call's end, and the result comes back once every playback
+    has ended or `wait.timeout` has passed (the ones still going fail with code "timeout", exit 6). Ctrl-C or
+    SIGTERM then stops every playback the run started before the result comes back, interrupted (exit 130)."""
     calls = _calls(call_ids)
     _check_knobs(concurrency, rate)
+    waiting = wait is not None and wait.wait and not dry_run
     with session(profile) as s:
-        check_request(s.provider, request, wait=False)  # once: what would fail every call fails before any is sent
+        # Once: what would fail every call fails before any is sent.
+        check_request(s.provider, request, wait=waiting)
         action = "loop" if request.is_loop else "play"
         if dry_run:
             return _dry_runs(s, action, calls, request, on_result)
-        request.callback_url = callback_url_for(s, request.callback_url)
-        tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
-        return _Run(s, action, concurrency, rate, on_result).run(tasks)
+        if not waiting or wait is None:
+            request.callback_url = callback_url_for(s, request.callback_url)
+            tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
+            return _Run(s, action, concurrency, rate, on_result).run(tasks)
+        receiver = start_receiver(s, request, wait.listen)  # points request.callback_url at itself
+        try:
+            tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
+            result = _Run(s, action, concurrency, rate, on_result).run(tasks)
+            return _waited(s, result, receiver, wait.timeout, watcher, concurrency, rate)
+        finally:
+            receiver.stop()
 
 
 def control_many(
@@ -179,10 +204,11 @@ class _Task:
 
 class _Pacer:
     """Hands out send times `1 / rate` seconds apart (monotonic clock), to every worker of the run in turn, and
-    none before the shared budget's Retry-After pause is over."""
+    none before the shared budget's Retry-After pause is over. With NO_RATE_LIMIT (--rate 0) every request may
+    go at once: only the pool's size (--concurrency) and a Retry-After hold the run back."""
 
     def __init__(self, rate: float, budget: retry.SharedBudget, stop: threading.Event) -> None:
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / rate if rate != NO_RATE_LIMIT else 0.0
         self.budget = budget
         self.stop = stop
         self._next = 0.0
@@ -211,7 +237,7 @@ class _Run:
         self.s = s
         self.action = action
         self.concurrency = concurrency
-        self.rate = rate or provider_facts(s.provider.name).request_rate
+        self.rate = provider_facts(s.provider.name).request_rate if rate is None else rate
         self.on_result = on_result
         self.stop = threading.Event()
         self.budget = retry.SharedBudget(0)
@@ -359,15 +385,15 @@ class _Run:
                 log.debug("closing a worker's provider failed", exc_info=True)
 
 
-def _keep_open(ledger: Ledger) -> sqlite3.Connection:
-    """A connection to the ledger's database held for the whole run, idle.
+def _keep_open(ledger: Ledger) -> Closeable:
+    """Something of the ledger's held for the whole run, idle: for SQLite, a connection.
 
     The ledger opens and closes a connection per write; closing the last connection to a WAL database
     checkpoints it and removes the WAL, some 10 ms of file I/O each time. With one connection held open, the
     workers' closes are not the last: measured with 1,000 plays, 16 workers and 20 ms of latency, the run takes
-    2.7 s instead of 6.3 s. (The ledger could hold such a connection itself.)
+    2.7 s instead of 6.3 s. (PostgreSQL's ledger keeps its pooled connections open anyway: nothing.)
     """
-    return sqlite3.connect(ledger.path, timeout=30, check_same_thread=False)
+    return ledger.keep_open()
 
 
 # ------------------------------------------------------------------------------------------------ plays
@@ -405,58 +431,130 @@ def _dry_runs(
     return FanoutResult(action, results, warnings=list(s.warnings))
 
 
+# ------------------------------------------------------------------------------------------ waiting for many
+
+
+class ManyWatcher(Protocol):
+    """Who follows the wait of a run over many calls (the CLI's live counts), in the caller's thread: told once
+    which calls' playbacks it waits for, then of each of their events, and of each call whose playback ended
+    (its outcome settled: ok, or failed with the reason)."""
+
+    def waiting(self, outcomes: Sequence[CallOutcome]) -> None: ...
+
+    def event(self, e: Event) -> None: ...
+
+    def ended(self, outcome: CallOutcome) -> None: ...
+
+
+class _Collected:
+    """The events the run's receiver collected for one playback, handed to callplay.core.play._wait as if it had
+    waited for them itself: one home for what an end event means (finished, failed, the call ended)."""
+
+    def __init__(self, events: list[Event], finished: bool) -> None:
+        self.result = (events, finished)
+
+    def wait_for(self, *args: object, **kwargs: object) -> tuple[list[Event], bool]:
+        return self.result
+
+
+def _waited(
+    s: Session,
+    result: FanoutResult,
+    receiver: EventReceiver,
+    timeout: float | None,
+    watcher: ManyWatcher | None,
+    concurrency: int,
+    rate: float | None,
+) -> FanoutResult:
+    """`result` once every playback it started has ended (or `timeout` passed); interrupted: each one stopped."""
+    started = time.monotonic()
+    if not result.interrupted:
+        try:
+            _wait_all(s, result, receiver, timeout, watcher)
+        except KeyboardInterrupt:
+            result.interrupted = True
+    if result.interrupted:
+        _stop_on_interrupt(result, concurrency, rate)
+    result.elapsed_s = round(result.elapsed_s + time.monotonic() - started, 3)
+    return result
+
+
+def _wait_all(
+    s: Session, result: FanoutResult, receiver: EventReceiver, timeout: float | None, watcher: ManyWatcher | None
+) -> None:
+    playing = {o.control_id: o for o in result.results if o.ok and o.control_id}
+    if watcher is not None:
+        watcher.waiting(list(playing.values()))
+
+    def done(control_id: str, events: list[Event]) -> None:
+        outcome = playing[control_id]
+        _settle(s, outcome, events, True, timeout)
+        if watcher is not None:
+            watcher.ended(outcome)
+
+    waited = receiver.wait_for_many(
+        {cid: o.call_id for cid, o in playing.items()},
+        timeout,
+        provider=s.provider.name,
+        on_event=watcher.event if watcher is not None else None,
+        on_done=done,
+    )
+    for control_id, (events, finished) in waited.items():
+        if not finished:  # still going when the timeout passed
+            outcome = playing[control_id]
+            _settle(s, outcome, events, False, timeout)
+            if watcher is not None:
+                watcher.ended(outcome)
+
+
+def _settle(s: Session, outcome: CallOutcome, events: list[Event], finished: bool, timeout: float | None) -> None:
+    """The outcome of a call whose wait is over, as `play --wait` on that call alone would end."""
+    pb = Playback(outcome.control_id or "", outcome.call_id, outcome.profile, outcome.provider, outcome.state or "", [])
+    _wait(s, pb, cast("EventReceiver", _Collected(events, finished)), timeout, None)
+    outcome.state = pb.state
+    outcome.ok = pb.exit_code == 0
+    outcome.failure = pb.failure
+
+
+def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | None) -> None:
+    """Ctrl-C or SIGTERM while a run with --wait played: stop what it started, and say so on each call."""
+    interrupts.clear()  # the signal is taken: the stops must go out (a pending one would send nothing)
+    # By call: a run has one playback per call, and a stop of all media on a call names no control ID.
+    stops = {o.call_id: o for o in stop_started(result, concurrency=concurrency, rate=rate).results}
+    for outcome in result.results:
+        stop = stops.get(outcome.call_id)
+        if stop is None or not outcome.control_id:  # never started, or over before the interrupt
+            continue
+        cid, call = outcome.control_id, outcome.call_id
+        outcome.ok = False
+        if stop.ok:
+            outcome.state = stop.state
+            outcome.failure = Interrupted(f"interrupted: playback {cid} stopped", "nothing is left playing")
+        else:
+            reason = stop.failure.message if stop.failure is not None else "unknown"
+            outcome.failure = Interrupted(
+                f"interrupted, and stopping playback {cid} failed: {reason}",
+                f"stop it by hand: callplay stop {call} --control-id {cid}",
+            )
+
+
 # ------------------------------------------------------------------------------------------ control verbs
 
 
 def _check_control(s: Session, action: str) -> None:
     """The provider can do `action` at all: checked once, before any call's request."""
-    if action == "stop":
-        check_verb(s.provider, "stop")
-    elif action == "volume":
-        volume_control(s.provider)
-    else:
-        pause_control(s.provider, action)
+    check_control(s, action)
 
 
 def _control_in(
     s: Session, action: str, call_id: str, control_id: str | None, db: float, relative: bool
 ) -> ControlResult:
-    """One call's stop, pause, resume or volume, as callplay.core.control does it, in a session already open.
-
-    The bodies of control.stop, _pause_or_resume and volume without their `with session(...)`: a run opens one
-    session, not one per call. (Kept in step by hand until control.py offers its verbs on an open session.)
-    """
-    if action == "stop":
-        return _stop_in(s, call_id, control_id)
-    cid, record = _required_target(s, call_id, control_id)
-    if action == "volume":
-        level = db
-        if relative:
-            level = (record.volume_db if record and record.volume_db is not None else 0.0) + db
-            check_volume(level)
-        result = volume_control(s.provider).volume(call_id, control_id=cid, db=level, record=record)
-        s.ledger.update_playback(cid, volume_db=level)
-        result.volume_db = level
-        return result
-    control = pause_control(s.provider, action)
-    send = control.pause if action == "pause" else control.resume
-    result = send(call_id, control_id=cid, record=record)
-    s.ledger.update_playback(cid, state=result.state)
-    return result
+    """One call's stop, pause, resume or volume, as `callplay stop` etc. do it, in a worker's open session."""
+    return control_in(s, action, call_id, control_id, db, relative)
 
 
 def _stop_in(s: Session, call_id: str, control_id: str | None) -> ControlResult:
-    cid, record = _target(s, call_id, control_id)
-    result = s.provider.stop(call_id, control_id=cid, record=record)
-    if result.still_playing:  # what keeps playing makes the call's stop a failure (exit 4), never "stopped"
-        result.state = "stopping"
-        result.failure = still_playing_error(result)
-        result.exit_code = int(result.failure.exit_code)
-    if result.control_id:
-        s.ledger.update_playback(result.control_id, state=result.state)
-    if s.caps.stop_scope == "call":
-        _mark_call_stopped(s, call_id, result.state)
-    return result
+    return stop_in(s, call_id, control_id)
 
 
 def _outcome(s: Session, result: ControlResult) -> CallOutcome:
@@ -570,9 +668,7 @@ def _calls(call_ids: Sequence[str]) -> list[str]:
 
 
 def _check_knobs(concurrency: int, rate: float | None) -> None:
-    check_count(concurrency, "--concurrency", minimum=1, maximum=MAX_CONCURRENCY)
-    if rate is not None:
-        check_number(rate, "--rate", *RATE_RANGE, unit="/s")
+    check_knobs(concurrency, rate)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from callplay import interrupts
 from callplay.core.callbacks import callback_url_for, known_secrets, start_receiver
 from callplay.core.checks import check_request
 from callplay.core.control import still_playing_error
-from callplay.core.session import Session, session
+from callplay.core.session import Session, about_call, session
 from callplay.errors import CallplayError, Interrupted, ProviderRejected, ProviderUnavailable
 from callplay.model import Event, Playback, PlaybackRecord, PlayRequest
 from callplay.retry import MAY_HAVE_STARTED
@@ -44,7 +44,7 @@ def play(
     wait: WaitOptions,
     watcher: PlayWatcher | None = None,
 ) -> Playback:
-    with session(profile) as s:
+    with about_call(call_id), session(profile) as s:
         check_request(s.provider, request, wait=wait.wait)
         if dry_run:
             return _dry_run(s, call_id, request)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from callplay.config import Profile, resolve_profile
-from callplay.errors import ConfigError
+from callplay.errors import CallplayError, ConfigError
 from callplay.ledger import Ledger
 from callplay.providers import provider_class
 from callplay.providers.base import Capabilities, Provider
@@ -31,18 +31,41 @@ class Session:
 
 @contextmanager
 def session(profile_name: str | None) -> Iterator[Session]:
+    """The session of profile `profile_name` (None: the default one). A CallplayError raised in it names the
+    profile in its envelope's data (`about`); one raised while resolving the profile does not: there is none."""
     profile = resolve_profile(profile_name)
-    emulator = _embedded_emulator(profile)
+    emulator: EmulatorServer | None = None
     provider: Provider | None = None
     try:
+        emulator = _embedded_emulator(profile)
         provider = _provider(profile)
         yield Session(profile, provider, Ledger.default(), [*profile.warnings, *provider.warnings])
+    except CallplayError as err:
+        about(err, profile=profile.name)
+        raise
     finally:
         if provider is not None:
             with suppress(Exception):
                 provider.close()
         if emulator is not None:
             emulator.stop()
+
+
+@contextmanager
+def about_call(call_id: str) -> Iterator[None]:
+    """A CallplayError raised in this block names `call_id` in its envelope's data (`about`)."""
+    try:
+        yield
+    except CallplayError as err:
+        about(err, call_id=call_id)
+        raise
+
+
+def about(err: CallplayError, **fields: str) -> None:
+    """Note what `err` was about (the call, the profile) as the `data` of its JSON envelope, which
+    callplay.cli.options.run passes on. The innermost note of a field wins: it is the most specific."""
+    # The outer note's fields first (the call before the profile), the inner note's values.
+    err.data = {**fields, **(err.data or {})}
 
 
 def _embedded_emulator(profile: Profile) -> EmulatorServer | None:

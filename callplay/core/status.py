@@ -14,7 +14,7 @@ import re
 import time
 from collections import defaultdict
 
-from callplay.core.session import Session, session
+from callplay.core.session import Session, about_call, session
 from callplay.errors import CallplayError
 from callplay.ledger import Ledger
 from callplay.model import (
@@ -27,10 +27,13 @@ from callplay.model import (
 )
 from callplay.providers import provider_class
 from callplay.providers.base import PlaybackStates
+from callplay.providers.facts import SPEECH_CHARS_PER_S
 
 # How long a playback is expected to last, from what the ledger knows of it. Generous on purpose: a playback
 # shown as unknown too early would be a false alarm, one shown late only a slow one.
-SPEECH_CHARS_PER_S = 10.0  # TTS speaks some 15 characters a second; 10 allows for slow voices and SSML rates
+# Speech is taken as slow as two thirds of the typical rate (SPEECH_CHARS_PER_S, 15 characters a second; the
+# Chime Speak estimate uses that one, for its likeliest length): slow voices and SSML <prosody> rates.
+SLOW_SPEECH_CHARS_PER_S = SPEECH_CHARS_PER_S * 2 / 3
 AUDIO_SECONDS = 600.0  # an audio file or ringtone of unknown length: ten minutes
 GRACE_SECONDS = 60.0  # on top: the provider's start-up latency and a late callback
 STALE_STATE = "unknown (no events received)"
@@ -42,7 +45,7 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 
 def stream_status(call_id: str, *, profile: str | None, show_all: bool = False) -> CallStatus:
-    with session(profile) as s:
+    with about_call(call_id), session(profile) as s:
         # Providers without a call status API (Chime) return state None with a note saying why.
         status = s.provider.status(call_id)
         records = _open(s.ledger.for_call(call_id, s.profile.name))
@@ -181,7 +184,7 @@ def _source_seconds(source: str) -> float:
         return _number(rest, AUDIO_SECONDS)
     if kind in ("tts", "ssml"):
         text = _TAG_RE.sub("", rest) if kind == "ssml" else rest
-        return len(text.strip()) / SPEECH_CHARS_PER_S
+        return len(text.strip()) / SLOW_SPEECH_CHARS_PER_S
     if kind == "ringtone":  # SignalWire's ringtone:NAME[:SECONDS]
         return _number(rest.partition(":")[2], AUDIO_SECONDS)
     return AUDIO_SECONDS  # a URL, a file or s3://: its length is not in the ledger

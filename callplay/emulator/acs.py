@@ -25,8 +25,14 @@ Choices where ACS does not document its behaviour (or where an emulator must dif
   no Play* event; CallDisconnected goes to the call's callbackUri and to their operationCallbackUris, so a
   waiting `play --wait` learns that the call ended.
 - Auth is checked before anything else, then api-version (only 2026-03-12 is served: the bodies are checked
-  against its definitions), then the call. The x-ms-date skew is not checked (ACS does not document its
-  window). start/stopMediaStreaming are idempotent (always 202 and an event).
+  against its definitions), then the call. Auth is the HMAC signature and then `x-ms-date`: an RFC 1123 date
+  ("Wed, 13 Apr 2022 18:09:12 GMT", weekday included and right) at most 15 minutes either side of the
+  emulator's clock, as Azure's HMAC scheme requires, so a captured request cannot be replayed later; either
+  failure is 401 7509. start/stopMediaStreaming are idempotent (always 202 and an event).
+- Hold and unhold (`POST {call}:hold` / `:unhold`, 200 with no body, as the SDK's `hold()`/`unhold()` send
+  them) set the target participant's `isOnHold` in the participant list (and `on_hold` in the admin API's
+  call); a target not in the call is 400 8523, like an unknown playTo. Both are idempotent. The hold music a
+  `playSourceInfo` names is validated like a play source but not played, and no Hold* events are sent.
 - A call's callbackUri can be given when the call is created through the admin API:
   `{"id": ..., "data": {"acs": {"callbackUri": "https://..."}}}`.
 """
@@ -50,7 +56,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
@@ -73,6 +79,14 @@ REQUIRED_SIGNED_HEADERS = ("x-ms-date", "host", "x-ms-content-sha256")
 SIGNED_HEADERS_VALUE = ";".join(REQUIRED_SIGNED_HEADERS)
 JWT_ISSUER = "https://acscallautomation.communication.azure.com"
 EVENT_PREFIX = "Microsoft.Communication."
+# Azure's HMAC scheme refuses a request whose x-ms-date is further than this from the server's clock.
+MAX_DATE_SKEW_S = 15 * 60
+# RFC 1123 (RFC 7231 IMF-fixdate) exactly as the SDK sends it: two-digit day, English names, GMT.
+RFC1123_DATE = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}:\d{2} GMT"
+)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STATUS_CODES = {400: "8523", 401: "7509", 403: "7504", 404: "8522", 405: "8520", 409: "8519", 412: "8583"}
 CALL_STATES = {
     "unknown",
@@ -150,6 +164,25 @@ def verify(access_key: str, method: str, path_and_query: str, headers: Mapping[s
     except (binascii.Error, ValueError):
         return False
     return _same(expected, fields.get("Signature", ""))
+
+
+def date_problem(value: str | None, now: float | None = None) -> str | None:
+    """Why an x-ms-date is not acceptable (missing, not RFC 1123, too far from now), or None."""
+    if not value:
+        return "the x-ms-date header is missing"
+    if RFC1123_DATE.fullmatch(value) is None:
+        return f"x-ms-date '{value}' is not an RFC 1123 date like 'Wed, 13 Apr 2022 18:09:12 GMT'"
+    try:
+        when = parsedate_to_datetime(value)
+    except ValueError:
+        return f"x-ms-date '{value}' is not a valid date"
+    if WEEKDAYS[when.weekday()] != value[:3]:
+        return f"x-ms-date '{value}' names the wrong day of the week"
+    skew = when.timestamp() - (time.time() if now is None else now)
+    if abs(skew) > MAX_DATE_SKEW_S:
+        direction = "ahead of" if skew > 0 else "behind"
+        return f"x-ms-date is {abs(skew) / 60:.0f} minutes {direction} the server's time (at most 15 allowed)"
+    return None
 
 
 def _auth_fields(authorization: str) -> dict[str, str] | None:
@@ -547,6 +580,9 @@ class AcsFace:
         target = raw_path + (f"?{query}" if query else "")
         if not verify(self.access_key, request.method, target, headers, body):
             raise _AcsError(401, "7509", "HMAC-SHA256 validation failed")
+        stale = date_problem(headers.get("x-ms-date"))
+        if stale is not None:  # checked once the signature holds, so the date is the one that was signed
+            raise _AcsError(401, "7509", f"HMAC-SHA256 validation failed: {stale}")
         _check_api_version(request, raw_path)
         call_id, handler = self._route(request.method, raw_path)
         call = self.world.get_call(call_id)
@@ -570,6 +606,8 @@ class AcsFace:
             ("POST", ":cancelAllMediaOperations"): self._cancel_all,
             ("POST", ":startMediaStreaming"): self._start_streaming,
             ("POST", ":stopMediaStreaming"): self._stop_streaming,
+            ("POST", ":hold"): self._hold,
+            ("POST", ":unhold"): self._unhold,
         }
         handler = routes.get((method, suffix))
         if not call_id or handler is None:
@@ -595,7 +633,8 @@ class AcsFace:
 
     async def _participants(self, request: Request, call: SimCall) -> Response:
         value = [
-            {"identifier": identifier_model(raw), "isMuted": False, "isOnHold": False} for raw in call.participants
+            {"identifier": identifier_model(raw), "isMuted": False, "isOnHold": raw in call.on_hold}
+            for raw in call.participants
         ]
         return JSONResponse({"value": value})  # no nextLink: the SDK follows any non-empty one
 
@@ -694,6 +733,30 @@ class AcsFace:
         if key is not None:
             self._cache[key] = seconds
         return seconds
+
+    # -- hold -----------------------------------------------------------------------------------------
+
+    async def _hold(self, request: Request, call: SimCall) -> Response:
+        body = parse_body(await request.body(), "HoldRequest")
+        if "playSourceInfo" in body:
+            _check_source(0, body["playSourceInfo"])
+        call.on_hold.add(self._hold_target(body, call))
+        return Response(status_code=200)
+
+    async def _unhold(self, request: Request, call: SimCall) -> Response:
+        body = parse_body(await request.body(), "UnholdRequest")
+        call.on_hold.discard(self._hold_target(body, call))
+        return Response(status_code=200)
+
+    def _hold_target(self, body: Mapping[str, Any], call: SimCall) -> str:
+        """The raw id of the participant a hold/unhold names; 8523 when it is not in the call."""
+        uri = body.get("operationCallbackUri")
+        if uri is not None and not _is_http_url(uri):
+            raise _invalid(f"operationCallbackUri '{uri}' is not an absolute http(s) URI")
+        target = identifier_raw_id(body["targetParticipant"])
+        if target not in call.participants:
+            raise _invalid(f"targetParticipant {target} is not in call {call.id}")
+        return target
 
     # -- media streaming -----------------------------------------------------------------------------
 

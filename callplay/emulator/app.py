@@ -68,26 +68,33 @@ def header(scope: Scope, name: str) -> str:
 # --------------------------------------------------------------------------------------------- built-in media
 
 
-def _tone_wav(rate: int, channels: int, seconds: float, subtype: str = "PCM_16") -> bytes:
+def _tone_wav(rate: int, channels: int, seconds: float, hz: int) -> bytes:
+    """A 16-bit PCM sine WAV, with the standard library only: the embedded emulator builds these at start, in
+    the demo's first command, where numpy and soundfile would cost a third of a second to import. `hz` divides
+    `rate`, so one period is computed and repeated."""
     import io
+    import math
+    import struct
+    import wave
 
-    import numpy as np
-    import soundfile as sf
-
-    t = np.arange(int(rate * seconds)) / rate
-    mono = 0.3 * np.sin(2 * np.pi * 440.0 * t)
-    data = np.repeat(mono[:, None], channels, axis=1) if channels > 1 else mono
+    period = rate // hz
+    samples = [round(0.3 * 32767 * math.sin(2 * math.pi * i / period)) for i in range(period)]
+    frames = b"".join(struct.pack("<" + "h" * channels, *([v] * channels)) for v in samples)
     buf = io.BytesIO()
-    sf.write(buf, data, rate, subtype=subtype, format="WAV")
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames * int(seconds * hz))
     return buf.getvalue()
 
 
 def builtin_media() -> dict[str, tuple[bytes, str]]:
     """Prompts served at /_emulator/media/NAME for demos and runbook tests."""
     return {
-        "hold-16k.wav": (_tone_wav(16000, 1, 3.0), "audio/wav"),
-        "prompt-8k.wav": (_tone_wav(8000, 1, 2.0), "audio/wav"),
-        "stereo-44k.wav": (_tone_wav(44100, 2, 2.0), "audio/wav"),
+        "hold-16k.wav": (_tone_wav(16000, 1, 3.0, 400), "audio/wav"),
+        "prompt-8k.wav": (_tone_wav(8000, 1, 2.0, 400), "audio/wav"),
+        "stereo-44k.wav": (_tone_wav(44100, 2, 2.0, 441), "audio/wav"),
     }
 
 

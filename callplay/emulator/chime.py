@@ -1,4 +1,4 @@
-"""The emulator's Amazon Chime SDK face: UpdateSipMediaApplicationCall, the SMA's Lambda, and S3.
+r"""The emulator's Amazon Chime SDK face: Create/UpdateSipMediaApplicationCall, the SMA's Lambda, and S3.
 
 `POST /sip-media-applications/{smaId}/calls/{transactionId}` is checked like AWS checks it (SigV4 with
 service `chime`, the SMA and the call must exist) and answered 202. Then, as Chime does, the face
@@ -12,6 +12,16 @@ dropped, a running PlayAudio or Pause is interrupted (ACTION_INTERRUPTED, whose 
 running Speak plays to its end before the new list starts. When a list ends the Lambda gets
 ACTION_SUCCESSFUL or ACTION_FAILED, which is how callplay's events are sent. Every invocation and action is
 recorded in the call's `log` (GET /_emulator/calls/{id}).
+
+`POST /sip-media-applications/{smaId}/calls` (CreateSipMediaApplicationCall) starts a simulated outbound call:
+201 with its TransactionId (a UUID) at once, then, as Chime does, the Lambda gets NEW_OUTBOUND_CALL (with
+the ArgumentsMap as ActionData.Parameters.Arguments, ActionData.Type "CallCreateRequest": the type name
+is the emulator's), RINGING (both answers ignored, as the Developer Guide says) and, the callee answering
+at once, CALL_ANSWERED, whose actions run; from then on the call takes updates. Its one participant is
+LEG-A, Outbound, From/To the request's numbers (the emulator has no number inventory: any number that
+matches the model's E.164 pattern is accepted). SipHeaders are checked (0-20 strings) and kept in the
+call's data, not passed to the Lambda. Path IDs that do not match the model's pattern `.*\S.*` (blank,
+whitespace) are 400 BadRequestException before any lookup; an unknown SMA is 404 NotFoundException.
 
 S3 (callplay/emulator/s3.py) is served by this face too: requests signed for service `s3` are routed
 here by their credential scope, whatever their path.
@@ -47,6 +57,12 @@ PREFIX = "/sip-media-applications"
 LEGS = ("LEG-A", "LEG-B")
 MAX_ACTIONS = 10
 MAX_ARGUMENTS = 20
+MAX_SIP_HEADERS = 20
+# Patterns from the chime-sdk-voice model (2022-08-03), matched whole like Java's matches(): NonEmptyString
+# (every ID in a path) and E164PhoneNumber.
+NON_EMPTY = re.compile(r".*\S.*")
+E164 = re.compile(r"\+?[1-9]\d{1,14}")
+PATH_IDS = {"sma_id": "SipMediaApplicationId", "transaction_id": "TransactionId"}
 MAX_INVOCATIONS = 1000  # Chime invokes the Lambda at most 1,000 times per call
 MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTES_BYTES = 20 * 1024
@@ -213,7 +229,9 @@ class ChimeFace:
 
         return Starlette(
             routes=[
-                Route(PREFIX + "/{sma_id}/calls/{transaction_id}", self._update_call, methods=["POST"]),
+                Route(PREFIX + "/{sma_id}/calls", self._create_call, methods=["POST"]),
+                # :path so that an empty or odd TransactionId reaches the pattern check (400), not a 404
+                Route(PREFIX + "/{sma_id}/calls/{transaction_id:path}", self._update_call, methods=["POST"]),
                 Route(PREFIX + "/{sma_id}", self._get_sma, methods=["GET"]),
                 Route(PREFIX + "{rest:path}", unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             ]
@@ -223,6 +241,10 @@ class ChimeFace:
         auth = check_sigv4(request, body, service="chime", region=self.region, lookup=self._lookup)
         if isinstance(auth, AuthFailure):
             return chime_error(403, "ForbiddenException", auth.message)
+        for param, value in request.path_params.items():
+            if NON_EMPTY.fullmatch(value) is None:
+                name = PATH_IDS.get(param, param)
+                return chime_error(400, "BadRequestException", f"{name} {value!r} does not match pattern .*\\S.*")
         sma_id = request.path_params["sma_id"]
         if sma_id != self._creds["sip_media_application_id"]:
             return chime_error(404, "NotFoundException", f"SipMediaApplication {sma_id} not found.")
@@ -261,6 +283,36 @@ class ChimeFace:
         # 202 first: the Lambda runs afterwards, so a 202 does not mean it ran (as on AWS).
         self._spawn(self._on_update(call, arguments))
         return JSONResponse({"SipMediaApplicationCall": {"TransactionId": transaction_id}}, status_code=202)
+
+    async def _create_call(self, request: Request) -> Response:
+        body = await request.body()
+        refused = await self._authorized(request, body)
+        if refused is not None:
+            return refused
+        parsed = _create_request(body)
+        if isinstance(parsed, str):
+            return chime_error(400, "BadRequestException", parsed)
+        assert self.world is not None
+        call = self.world.create_call(str(uuid.uuid4()), [f"4:{parsed['to']}", f"4:{parsed['from']}"])
+        call.state = "connecting"  # until the callee answers (at once, after RINGING)
+        _chime_data(call)["outbound"] = parsed
+        self._spawn(self._on_create(call, parsed["arguments"]))
+        return JSONResponse({"SipMediaApplicationCall": {"TransactionId": call.id}}, status_code=201)
+
+    async def _on_create(self, call: SimCall, arguments: dict[str, str]) -> None:
+        """The outbound call's invocations: NEW_OUTBOUND_CALL and RINGING (answers ignored), CALL_ANSWERED."""
+        session = self._session(call)
+        async with session.lock:
+            created = {"Type": "CallCreateRequest", "Parameters": {"Arguments": arguments}}
+            await self._invoke(call, session, "NEW_OUTBOUND_CALL", created)
+            await self._invoke(call, session, "RINGING", None)
+            if call.state != "connecting":
+                return  # hung up (admin API) while ringing
+            call.state = "connected"
+            response = await self._invoke(call, session, "CALL_ANSWERED", None)
+            actions = await self._accept(call, session, response)
+        if actions:
+            await self._replace(call, session, actions)
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -348,7 +400,7 @@ class ChimeFace:
             return await self._accept(call, session, again, retry=False)
         if isinstance(response.get("TransactionAttributes"), dict):
             session.attributes = dict(response["TransactionAttributes"])
-            call.data["chime"] = {"transaction_attributes": session.attributes}
+            _chime_data(call)["transaction_attributes"] = session.attributes
         return list(response.get("Actions") or [])
 
     def _call_details(self, call: SimCall, session: _Session) -> dict[str, Any]:
@@ -365,6 +417,9 @@ class ChimeFace:
         return details
 
     def _participants(self, call: SimCall) -> list[dict[str, Any]]:
+        outbound = _chime_data(call).get("outbound")
+        if outbound is not None:
+            return [self._outbound_leg(call, outbound)]
         out = []
         for index, (tag, raw) in enumerate(zip(LEGS, call.participants[:2], strict=False)):
             number = _e164(raw) or f"+1555010000{index}"
@@ -380,6 +435,20 @@ class ChimeFace:
                 }
             )
         return out
+
+    def _outbound_leg(self, call: SimCall, outbound: dict[str, Any]) -> dict[str, Any]:
+        """LEG-A of a call made with CreateSipMediaApplicationCall; no Status until it is answered."""
+        leg: dict[str, Any] = {
+            "CallId": str(uuid.uuid5(_CALL_NS, f"{call.id}/LEG-A")),
+            "ParticipantTag": "LEG-A",
+            "To": outbound["to"],
+            "From": outbound["from"],
+            "Direction": "Outbound",
+            "StartTimeInMilliseconds": str(int(call.created_at * 1000)),
+        }
+        if call.state != "connecting":
+            leg["Status"] = "Connected" if call.state == "connected" else "Disconnected"
+        return leg
 
     # -- running actions ---------------------------------------------------------------------------------
 
@@ -583,6 +652,50 @@ def _arguments(body: bytes) -> dict[str, str] | str:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in args.items()):
         return "Arguments must map strings to strings."
     return args
+
+
+def _string_map(value: Any, name: str, limit: int) -> dict[str, str] | str:
+    """A model map of strings (0 to `limit` entries), or the BadRequestException message."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return f"{name} must map strings to strings."
+    if len(value) > limit:
+        return f"{name} can contain 0-{limit} key-value pairs."
+    return dict(value)
+
+
+def _create_request(body: bytes) -> dict[str, Any] | str:
+    """A CreateSipMediaApplicationCall body checked against the model, or the BadRequestException message."""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return "The request body is not valid JSON."
+    if not isinstance(data, dict):
+        return "The request body must be a JSON object."
+    out: dict[str, Any] = {}
+    for field_name, key in (("FromPhoneNumber", "from"), ("ToPhoneNumber", "to")):
+        number = data.get(field_name)
+        if not isinstance(number, str):
+            return f"{field_name} is required."
+        if E164.fullmatch(number) is None:
+            return f"{field_name} must be an E.164 phone number (pattern ^\\+?[1-9]\\d{{1,14}}$)."
+        out[key] = number
+    for field_name, key, limit in (
+        ("SipHeaders", "sip_headers", MAX_SIP_HEADERS),
+        ("ArgumentsMap", "arguments", MAX_ARGUMENTS),
+    ):
+        checked = _string_map(data.get(field_name), field_name, limit)
+        if isinstance(checked, str):
+            return checked
+        out[key] = checked
+    return out
+
+
+def _chime_data(call: SimCall) -> dict[str, Any]:
+    """This face's per-call state, kept in SimCall.data["chime"] (JSON-friendly: the admin API shows it)."""
+    data: dict[str, Any] = call.data.setdefault(NAME, {})
+    return data
 
 
 def _invalid_response(response: dict[str, Any]) -> tuple[str, str] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callplay.config import DEMO_ACCESS_KEY
-from callplay.emulator.app import CONFIG_MARKER, FACE_NAMES, EmulatorServer, default_faces
+from callplay.emulator.app import CONFIG_MARKER, FACE_NAMES, EmulatorServer, _bind, default_faces
 from callplay.emulator.state import World
 from callplay.errors import UsageError
 from callplay.fileio import check_output, output_error
@@ -65,6 +65,7 @@ def serve_emulator(
         check_output(write_config, **CONFIG_OPTION)
         if not force:
             _check_own_config(write_config)
+    _check_ports_free(host, port, tls_port)
     world = World(speed=speed, auto_create=any_call)
     server = EmulatorServer(
         world, default_faces(faces or None), host=host, port=port, tls_port=tls_port, state_dir=state_dir
@@ -83,11 +84,8 @@ def serve_emulator(
 
     try:
         server.serve_forever(ready)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot serve on {host}:{port}/{tls_port}: {exc.strerror or exc}",
-            "choose other ports with --port and --tls-port (0 picks free ones)",
-        ) from None
+    except OSError as exc:  # a port taken since _check_ports_free
+        raise UsageError(f"cannot serve on {host}:{port}/{tls_port}: {exc.strerror or exc}", PORT_HINT) from None
     except KeyboardInterrupt:
         pass
     return EmulatorSummary([f.name for f in server.faces], created)
@@ -119,6 +117,22 @@ def _check_arguments(
             f"--speed {speed:g} is not a positive number up to {MAX_SPEED:g}",
             "1 is real time; 10 runs ten times faster",
         )
+
+
+PORT_HINT = "choose other ports with --port and --tls-port (0 picks free ones)"
+
+
+def _check_ports_free(host: str, port: int, tls_port: int | None) -> None:
+    """Bind each port once (and let it go) before serving, so that the error names the port in use. The server
+    binds its ports one after the other: a TLS port in use left the first one's server never started, and
+    Python warned about it on the way out (coroutine 'Server.serve' was never awaited)."""
+    for option, number in (("--port", port), ("--tls-port", tls_port)):
+        if not number:  # None (no TLS) or 0 (a free port: always there)
+            continue
+        try:
+            _bind(host, number).close()
+        except OSError as exc:
+            raise UsageError(f"cannot serve on {host}:{number} ({option}): {exc.strerror or exc}", PORT_HINT) from None
 
 
 def _check_own_config(path: Path) -> None:

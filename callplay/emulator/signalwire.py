@@ -4,7 +4,9 @@ What it does, as the published API does it (signalwire/docs `fern/apis/signalwir
 HTTP Basic auth with project and token; `POST /api/calling/calls` dispatching calling.play and
 calling.play.pause/.resume/.volume/.stop, validating params like `Calling.CallPlayRequest` (422 with an
 `errors` array), answering 200 with the call leg; outcomes go to the play's `status_url` as JSON webhooks
-(playing, paused, finished, error), signed with the space's Signing Key; `GET /api/voice/logs/{id}`.
+(playing, paused, finished, error), signed with the space's Signing Key; `GET /api/voice/logs/{id}`, and
+`GET /api/voice/logs`, which lists every log on one page: `links` has `self` and `first` (both required by
+`Voice.LogPaginationResponse`) and never `next` or `prev`; the paging parameters are not applied.
 
 Where the documentation is silent (say so, do not guess quietly): the webhook envelope (we use the
 `calling.call.play` shape the stream webhook has), the error for an unknown control_id (422 naming
@@ -467,7 +469,10 @@ class SignalWireFace:
         if not self._authorized(request):
             return self.error(401, "Unauthorized")
         data = [self._log(c) for c in self._world().calls.values()]
-        return JSONResponse({"links": {"self": str(request.url)}, "data": data})
+        # One page holds every log, so there is no next or prev; `first` (required by the spec's
+        # Voice.LogPaginationResponse) is this URL without the page cursor.
+        first = request.url.remove_query_params(["page_number", "page_token"])
+        return JSONResponse({"links": {"self": str(request.url), "first": str(first)}, "data": data})
 
     async def voice_log(self, request: Request) -> Response:
         if not self._authorized(request):

@@ -180,6 +180,7 @@ DEFAULT_PARTICIPANTS = ["8:acs:emulator-agent-0001", "4:+14255550123"]
 class SimCall:
     id: str
     participants: list[str] = field(default_factory=lambda: list(DEFAULT_PARTICIPANTS))
+    on_hold: set[str] = field(default_factory=set)  # raw ids of the participants put on hold
     state: str = "connected"
     created_at: float = field(default_factory=time.time)
     playbacks: list[SimPlayback] = field(default_factory=list)
@@ -200,6 +201,7 @@ class SimCall:
             "id": self.id,
             "state": self.state,
             "participants": self.participants,
+            "on_hold": sorted(self.on_hold),
             "created_at": self.created_at,
             "playbacks": [p.to_dict() for p in self.playbacks],
             "data": self.data,

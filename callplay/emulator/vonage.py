@@ -3,8 +3,9 @@
 What it answers, and the choices made where Vonage documents nothing:
 - HTTPS only (the SDK hard-codes https); over plain http every request gets 403 problem+json.
 - Every request needs `Authorization: Bearer <JWT>` signed RS256 with the application's private key, with an
-  `application_id` claim naming this application, `iat` not in the future and `exp` not past (5 s leeway);
-  anything else is 401.
+  `application_id` claim naming this application and an `iat` not in the future; anything else is 401. As on
+  Vonage, `exp` is optional: a token without one is good for 15 minutes after `iat`, and no token is accepted
+  more than 24 hours after its `iat`, whatever its `exp` says (each with 5 s leeway).
 - `PUT /v1/calls/{uuid}/stream` fetches the first `stream_url` before answering to learn its length; a fetch
   or format failure still answers 200 (the real API reports nothing) and the failure lands in the call log.
   Further URLs in `stream_url` are recorded and ignored (multi-URL play is not documented).
@@ -59,6 +60,8 @@ TITLES = {
     503: ("service-unavailable", "Service Unavailable"),
 }
 JWT_LEEWAY_S = 5
+JWT_DEFAULT_LIFETIME_S = 15 * 60  # a token without exp expires this long after its iat
+JWT_MAX_AGE_S = 24 * 60 * 60  # no token is accepted longer than this after its iat
 FETCH_TIMEOUT_S = 10.0
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
 TTS_CHARS_PER_S = 15.0  # simulated speaking rate: sets how long a talk plays
@@ -310,7 +313,7 @@ class VonageFace:
                 auth[len("Bearer ") :].strip(),
                 self.creds["public_key"],
                 algorithms=["RS256"],
-                options={"require": ["exp", "iat", "application_id"]},
+                options={"require": ["iat", "application_id"]},
                 leeway=JWT_LEEWAY_S,
             )
         except jwt.ExpiredSignatureError:
@@ -325,7 +328,7 @@ class VonageFace:
             return "the JWT is malformed or not RS256"
         if claims.get("application_id") != self.creds["application_id"]:
             return "the JWT is for another application"
-        return None
+        return _age_problem(claims, time.time())
 
     # -- calls -------------------------------------------------------------------------------------------
 
@@ -607,6 +610,17 @@ class VonageFace:
         if call is not None:
             entry = {"face": self.name, "at": time.time(), "method": scope.get("method"), "path": scope.get("path")}
             call.log.append({**entry, "status": status})
+
+
+def _age_problem(claims: dict[str, Any], now: float) -> str | None:
+    """Vonage's limits on a token's age, which PyJWT's exp check does not cover: 24 h after iat at most,
+    and 15 minutes after iat when there is no exp."""
+    age = now - float(claims["iat"])
+    if age > JWT_MAX_AGE_S + JWT_LEEWAY_S:
+        return "the JWT was issued more than 24 hours ago (iat), whatever its exp says"
+    if "exp" not in claims and age > JWT_DEFAULT_LIFETIME_S + JWT_LEEWAY_S:
+        return "the JWT has no exp and was issued more than 15 minutes ago"
+    return None
 
 
 def _tls_host(https_url: str) -> str:

@@ -11,7 +11,9 @@ What it refuses, in order (nothing refused is recorded; each refusal is one log 
 - a callback whose token or signature matches none of the provider's secrets: 401;
 - anything malformed (not JSON, the wrong shape or types, nesting too deep to parse): 400;
 - a provider timestamp outside REPLAY_WINDOW_S of now (a replay, or a clock far off): 401;
-- a callback the ledger has recorded before (its keys: see callplay.events.Delivery): 409;
+- (not refused: a callback the ledger has recorded before, by its keys (callplay.events.Delivery) or its
+  events' (callplay.ledger.event_key), is answered 200 so that the provider stops retrying, and recorded once;
+  a replay from outside the window was refused above);
 - an event naming a playback callplay started on another provider: 422.
 """
 
@@ -26,13 +28,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from callplay import interrupts
 from callplay.events import MAX_FIELD_CHARS, Delivery, EventRejected, reader_for
-from callplay.ledger import Ledger, Refusal, cap_detail
+from callplay.events.service_log import REQUEST_ID, request_id
+from callplay.ledger import Ledger, Recorded, Refusal, cap_detail
 from callplay.model import TERMINAL_STATES, Event
 
 log = logging.getLogger("callplay.events")
@@ -42,7 +46,9 @@ MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a provider's callback is a few hundred by
 REPLAY_WINDOW_S = 300  # a provider timestamp further than this from now is refused as a replay
 # How long the key of a callback with no provider timestamp is remembered (nothing else can refuse its replay).
 UNTIMED_KEY_TTL_S = 7 * 24 * 3600
-REFUSED_STATUS = {"replayed": 409, "foreign": 422}
+REFUSED_STATUS = {"foreign": 422}  # a callback received before is answered 200: the provider stops retrying
+HEALTH_TIMEOUT_S = 5.0  # /healthz answers 503 when the ledger takes longer than this
+STOP_GRACE_S = 5.0  # how long stop() lets requests in flight finish (events listen: SHUTDOWN_GRACE_S)
 SecretsArg = Mapping[str, str | Sequence[str] | None]
 
 
@@ -57,6 +63,8 @@ class EventReceiver:
         allow_unsigned: Iterable[str] = (),
         public_urls: dict[str, str] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        keep_events: bool = True,
+        own_logging: bool = False,
     ) -> None:
         self.ledger = ledger
         self.host = host
@@ -66,7 +74,10 @@ class EventReceiver:
         self.allow_unsigned = frozenset(allow_unsigned)  # providers whose callbacks are taken unchecked
         self.public_urls = public_urls or {}  # provider -> the URL the provider was given (signature checks)
         self.on_event = on_event
-        self.events: list[Event] = []
+        # What the waiters read. A standing receiver (events listen) has none: it keeps nothing, or months of
+        # events would pile up in memory (the ledger has them).
+        self.events: list[Event] = [] if keep_events else _KeptNowhere()
+        self.own_logging = own_logging  # the caller set up logging (JSON lines): uvicorn must not add its own
         self.rejected = 0
         self._cond = threading.Condition()
         self._server: Any = None
@@ -83,14 +94,42 @@ class EventReceiver:
                 return Response(status_code=400)  # the sender is gone; nobody reads this
 
         async def health(request: Request) -> Response:
+            # Liveness only (the process answers): tests and scripts wait for it; /healthz also asks the ledger.
             return JSONResponse({"ok": True, "events": len(self.events)})
+
+        async def healthz(request: Request) -> Response:
+            problem = await self._ledger_problem()
+            if problem is None:
+                return JSONResponse({"status": "ok", "ledger": "ok"})
+            return JSONResponse({"status": "unavailable", "ledger": problem}, status_code=503)
 
         return Starlette(
             routes=[
                 Route("/events/{provider}", receive, methods=["POST", "GET"]),
                 Route("/health", health, methods=["GET"]),
-            ]
+                Route("/healthz", healthz, methods=["GET"]),
+            ],
+            middleware=[Middleware(_RequestLog)],
         )
+
+    async def _ledger_problem(self) -> str | None:
+        """Why the ledger cannot be used now (for /healthz), or None. Only the kind of failure is answered (the
+        endpoint is open to anyone who can reach it); the full message goes to the log."""
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.ledger.ping), HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            reason = f"no answer in {HEALTH_TIMEOUT_S:g} s"
+            log.warning("ledger unhealthy: %s", reason, extra={"event": "unhealthy", "reason": reason})
+            return reason
+        except Exception as exc:
+            log.warning(
+                "ledger unhealthy: %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={"event": "unhealthy", "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            return f"unreachable ({type(exc).__name__})"
+        return None
 
     def mode(self, provider: str) -> str:
         """How this receiver treats the provider's path: verified, unchecked or refused."""
@@ -134,7 +173,8 @@ class EventReceiver:
 
     def _refuse(self, provider: str, status: int, reason: str) -> Response:
         self.rejected += 1
-        log.warning("rejected %s callback (%s): %s", provider, status, reason)
+        extra = {"event": "refused", "provider": provider, "status": status, "reason": reason}
+        log.warning("rejected %s callback (%s): %s", provider, status, reason, extra=extra)
         return JSONResponse({"error": reason}, status_code=status)
 
     def _too_large(self, provider: str) -> Response:
@@ -145,10 +185,12 @@ class EventReceiver:
     def _accept(self, provider: str, delivery: Delivery, events: list[Event]) -> Refusal | None:
         now = time.time()
         expires = max(delivery.signed_at) + REPLAY_WINDOW_S if delivery.signed_at else now + UNTIMED_KEY_TTL_S
-        refusal = self.ledger.record_delivery(provider, events, delivery.keys, expires)
-        if refusal is not None:
-            return refusal
-        for event in events:
+        recorded = self.ledger.record_delivery(provider, events, delivery.keys, expires)
+        if not isinstance(recorded, Recorded):
+            return recorded
+        if recorded.duplicate or len(recorded.new) < len(events):
+            log.info("%s callback delivered again: %d new event(s) of %d", provider, len(recorded.new), len(events))
+        for event in recorded.new:  # waiters and live rows see each event once, however often delivered
             with self._cond:
                 self.events.append(event)
                 self._cond.notify_all()
@@ -180,15 +222,24 @@ class EventReceiver:
         return sock
 
     def url(self, provider: str) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        # Bound to every interface: the URL this machine reaches it at.
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/events/{provider}"
 
     def _server_for(self, sock: socket.socket) -> Any:
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
 
         self._sock = sock
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            self.app(),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            # uvicorn's default logging config, or nothing when the caller set up (JSON) logging itself.
+            log_config=None if self.own_logging else LOGGING_CONFIG,
+        )
         self._server = uvicorn.Server(config)
         return self._server
 
@@ -204,11 +255,22 @@ class EventReceiver:
             time.sleep(0.01)
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """Stop accepting, let the requests in flight finish for up to `grace` seconds (uvicorn's graceful
+        shutdown; then they are cancelled, and the sender, answered nothing, retries), and return."""
         if self._server is not None:
+            self._server.config.timeout_graceful_shutdown = grace
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=grace + 5)
+            self._thread = None
+
+    def force_stop(self) -> None:
+        """Stop at once, requests in flight or not (a second Ctrl-C or SIGTERM)."""
+        if self._server is not None:
+            self._server.should_exit = self._server.force_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=2)
             self._thread = None
 
     # -- waiting -----------------------------------------------------------------------------------------
@@ -244,6 +306,54 @@ class EventReceiver:
                 if len(self.events) == seen:  # nothing arrived while on_event ran: sleep until something does
                     self._cond.wait(0.2 if remaining is None else min(0.2, remaining))
             interrupts.raise_if_pending()  # a Ctrl-C whose KeyboardInterrupt Python dropped
+
+    def wait_for_many(
+        self,
+        playbacks: Mapping[str, str],
+        timeout: float | None,
+        provider: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        on_done: Callable[[str, list[Event]], None] | None = None,
+    ) -> dict[str, tuple[list[Event], bool]]:
+        """wait_for for many playbacks at once (`playbacks`: control ID -> call ID), until each has had a
+        terminal event or its call ended, or `timeout` passed: control ID -> (events, finished). `on_event`
+        sees each event that concerns one of them and `on_done` each playback as it ends, in this thread and
+        outside the lock. Each event is looked at once, however many playbacks are waited for."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        events_of: dict[str, list[Event]] = {cid: [] for cid in playbacks}
+        on_call: dict[str, list[str]] = {}
+        for cid, call_id in playbacks.items():
+            on_call.setdefault(call_id, []).append(cid)
+        going = set(playbacks)
+        read = 0
+        while going:
+            with self._cond:
+                new, read = self.events[read:], len(self.events)
+            for event in new:
+                if provider is not None and event.provider != provider:
+                    continue
+                if event.control_id in events_of:
+                    mine = [event.control_id]
+                elif event.type in CALL_ENDED and event.call_id in on_call:
+                    mine = on_call[event.call_id]
+                else:
+                    continue
+                if on_event is not None:
+                    on_event(event)
+                for cid in mine:
+                    events_of[cid].append(event)
+                    if cid in going and (event.state in TERMINAL_STATES or event.type in CALL_ENDED):
+                        going.discard(cid)
+                        if on_done is not None:
+                            on_done(cid, events_of[cid])
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if not going or (remaining is not None and remaining <= 0):
+                break
+            with self._cond:
+                if len(self.events) == read:  # nothing new meanwhile: sleep until something arrives
+                    self._cond.wait(0.2 if remaining is None else min(0.2, remaining))
+            interrupts.raise_if_pending()  # a Ctrl-C whose KeyboardInterrupt Python dropped
+        return {cid: (events_of[cid], cid not in going) for cid in playbacks}
 
 
 def _concerns(event: Event, control_id: str, call_id: str | None, provider: str | None) -> bool:
@@ -292,3 +402,57 @@ def _bounded(event: Event, *, checked: bool) -> Event:
     if not checked:
         event.detail["unchecked"] = True
     return event
+
+
+class _KeptNowhere(list[Event]):
+    """The events list of a receiver nobody waits on: each event is recorded in the ledger and shown, and
+    not kept here."""
+
+    def append(self, event: Event) -> None:
+        return None
+
+
+class _RequestLog:
+    """ASGI middleware: gives each request an id (the load balancer's X-Request-ID, or a new one), echoed in
+    the answer and on every log line of the request, and logs one `received` line per callback with how it
+    was answered. The query string is not logged: a token provider's callback URL carries its token there."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = request_id(headers.get(b"x-request-id", b"").decode("latin-1"))
+        token = REQUEST_ID.set(rid)
+        started, status = time.monotonic(), 0
+
+        async def answer(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            path = str(scope.get("path", ""))
+            if path.startswith("/events/"):  # not the health checks a load balancer makes every few seconds
+                _log_received(scope, path, status, time.monotonic() - started)
+            REQUEST_ID.reset(token)
+
+
+def _log_received(scope: Any, path: str, status: int, took: float) -> None:
+    provider = path.removeprefix("/events/")
+    fields = {
+        "event": "received",
+        "provider": provider if reader_for(provider) is not None else None,
+        "method": str(scope.get("method", ""))[:10],
+        "path": path[:200],
+        "status": status or None,  # 0: the sender went before an answer was sent
+        "duration_ms": round(took * 1000, 1),
+    }
+    log.info("%s %s: %s", fields["method"], fields["path"], status or "no answer", extra=fields)

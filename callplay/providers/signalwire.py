@@ -48,7 +48,7 @@ from callplay.providers.base import (
     ended_with_call,
 )
 from callplay.providers.facts import CALLBACK_URL_PATTERN
-from callplay.providers.facts.signalwire import DIRECTIONS, FACTS, GENDERS, RINGTONES, VOLUME_RANGE
+from callplay.providers.facts.signalwire import CALL_ENDED, DIRECTIONS, FACTS, GENDERS, RINGTONES, VOLUME_RANGE
 from callplay.values import port_problem
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
 
 CALLS_PATH = "/api/calling/calls"
 VOICE_LOGS_PATH = "/api/voice/logs"
-# The voice log statuses (Voice.VoiceLogStatus) of a call that is over: no play can still be running on it.
-CALL_ENDED = frozenset({"busy", "failed", "no-answer", "canceled", "completed", "ended"})
 OPTIONS = ("ringtone", "language", "voice", "gender")
 OPTIONS_HINT = "SignalWire options: ringtone=NAME[:SECONDS], language=BCP-47, voice=NAME, gender=female|male"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -12,11 +12,15 @@ Volume: callplay's dB (-40..+40) maps linearly onto Vonage's `level` (-1..1, ste
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import re
 import stat
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
@@ -48,10 +52,12 @@ from callplay.model import (
 )
 from callplay.providers.base import Capabilities, PlaybackStates, Provider, ended_with_call
 from callplay.providers.facts import VOLUME_RANGE_DB
-from callplay.providers.facts.vonage import DB_PER_LEVEL_STEP, FACTS, LANGUAGES
+from callplay.providers.facts.vonage import CALL_ENDED, DB_PER_LEVEL_STEP, FACTS, LANGUAGES
 from callplay.values import port_problem
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from vonage_http_client import Auth
     from vonage_voice import Voice
 
 # Vonage leg uuids are plain uuids; the emulator's call ids are word characters and dashes. Anything else
@@ -125,10 +131,6 @@ NOTES = {
     "s3_sources": "Vonage fetches audio over http(s) only: pass a presigned https URL for the S3 object",
 }
 NOTES["wait"] = NOTES["events"]  # the core looks the --wait refusal up under "wait"
-# The call statuses (voice.yml `status`, the call-flow guide's list) of a call that is over: nothing plays on it.
-CALL_ENDED = frozenset(
-    {"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout", "disconnected"}
-)
 
 
 # ------------------------------------------------------------------------------------------ private key
@@ -149,14 +151,12 @@ def _is_pem_text(value: str) -> bool:
     return "-----BEGIN" in value
 
 
-def load_private_key_pem(value: str) -> str:
-    """The key as PKCS#8 PEM text (what the SDK accepts), from a path or PEM text (PKCS#1 or PKCS#8).
+def load_private_key(value: str) -> RSAPrivateKey:
+    """The key, parsed, from a path or PEM text (PKCS#1 or PKCS#8). The file is read each time (it may have
+    been replaced); the same bytes are parsed once (_parse_private_key).
 
     Errors name the file or say "PEM text", never any part of the key.
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     where = "the private_key PEM text"
     if _is_pem_text(value):
         data = value.replace("\\n", "\n").encode()  # env vars often carry the PEM on one line
@@ -170,6 +170,17 @@ def load_private_key_pem(value: str) -> str:
                 f"cannot read {where}: {exc.strerror or exc}",
                 "set private_key to the application's key file, or private_key_env to a variable holding it",
             ) from None
+    return _parse_private_key(data, where)
+
+
+# Parsing a PEM RSA key checks the key (cryptography's RSA key validation): some 120 ms for a 2048-bit key, which
+# PyJWT would spend on every JWT if it were handed the PEM text. Keyed by the key's bytes, so a changed file is
+# parsed anew; failures are not cached (lru_cache keeps results only).
+@functools.lru_cache(maxsize=8)
+def _parse_private_key(data: bytes, where: str) -> RSAPrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -184,8 +195,70 @@ def load_private_key_pem(value: str) -> str:
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError(f"{where} is not an RSA key", "Vonage applications use RSA key pairs (RS256)")
+    return key
+
+
+# ---------------------------------------------------------------------------------------------------- JWT
+
+JWT_LIFETIME_S = 15 * 60  # as the SDK mints them (vonage_jwt: exp = iat + 15 minutes)
+# A token is reused until this long before its exp: a request in flight, a retry's wait, a clock a little ahead.
+JWT_REUSE_MARGIN_S = 60
+
+
+class ApplicationTokens:
+    """The application's JWTs, as the SDK builds them (RS256; application_id, iat, jti, exp), signed with the
+    parsed key and each reused until JWT_REUSE_MARGIN_S before its exp: Vonage checks a token's signature and
+    times, and a jti is an ID for the token, not a nonce it must not see twice. The SDK signs a new token per
+    request from the PEM text, which PyJWT parses (and checks) each time: 8 requests/s at most."""
+
+    def __init__(self, application_id: str, key: RSAPrivateKey, clock: Callable[[], float] = time.time) -> None:
+        self.application_id = application_id
+        self._key = key
+        self._clock = clock
+        self._token = b""
+        self._exp = 0
+        self._lock = threading.Lock()  # a provider is used by one thread; the lock costs nothing and is safe
+
+    def current(self) -> bytes:
+        import jwt
+
+        with self._lock:
+            now = self._clock()
+            if not self._token or now >= self._exp - JWT_REUSE_MARGIN_S:
+                iat = int(now)
+                claims = {"application_id": self.application_id, "iat": iat, "jti": str(uuid.uuid4())}
+                self._exp = iat + JWT_LIFETIME_S
+                token = jwt.encode({**claims, "exp": self._exp}, self._key, algorithm="RS256", headers={"typ": "JWT"})
+                self._token = token.encode()
+            return self._token
+
+
+@functools.cache
+def _auth_class() -> type[Auth]:
+    """The SDK's Auth, whose JWTs come from ApplicationTokens (the SDK asks create_jwt_auth_string for each
+    request's Authorization header)."""
+    from vonage_http_client import Auth
+
+    class TokenAuth(Auth):  # type: ignore[misc]  # the SDK has no type hints
+        tokens: ApplicationTokens
+
+        def create_jwt_auth_string(self) -> bytes:
+            return b"Bearer " + self.tokens.current()
+
+        def generate_application_jwt(self, claims: dict[str, Any] | None = None) -> bytes:
+            return self.tokens.current() if not claims else bytes(super().generate_application_jwt(claims))
+
+    return TokenAuth
+
+
+def _token_auth(application_id: str, key: RSAPrivateKey) -> Auth:
+    """The SDK's Auth for the application (it checks the values as always), with reused tokens."""
+    from cryptography.hazmat.primitives import serialization
+
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return pem.decode()
+    auth = _auth_class()(application_id=application_id, private_key=pem.decode())
+    auth.tokens = ApplicationTokens(application_id, key)
+    return auth
 
 
 # -------------------------------------------------------------------------------------------- mapping
@@ -306,8 +379,8 @@ class VonageProvider:
 
     def _make_client(self) -> Voice:
         _silence_sdk_logger()
-        pem = load_private_key_pem(self.settings.private_key)
-        from vonage_http_client import Auth, HttpClient, HttpClientOptions
+        key = load_private_key(self.settings.private_key)
+        from vonage_http_client import HttpClient, HttpClientOptions
         from vonage_utils.errors import VonageError
         from vonage_voice import Voice
 
@@ -321,7 +394,7 @@ class VonageProvider:
             pool_maxsize=1,
         )
         try:
-            http = HttpClient(Auth(application_id=self.settings.application_id, private_key=pem), options)
+            http = HttpClient(_token_auth(self.settings.application_id, key), options)
         except VonageError:
             raise ConfigError(
                 "the Vonage SDK refused application_id or private_key",
@@ -397,7 +470,7 @@ class VonageProvider:
             "method": "PUT",
             "url": f"https://{self.settings.api_host}/v1/calls/{call_id}/{endpoint}",
             "body": body,
-            "auth": "Bearer JWT (RS256) for the application, minted per request",
+            "auth": "Bearer JWT (RS256) for the application, reused until a minute before it expires",
         }
         if request.interrupt:
             other = "talk" if endpoint == "stream" else "stream"

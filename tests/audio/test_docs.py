@@ -37,3 +37,25 @@ def test_pre_commit_hook() -> None:
     files = re.compile(pattern.group(1).strip())
     assert all(files.search(f"prompts/x{ext.upper()}") for ext in AUDIO_EXTENSIONS)
     assert not files.search("prompts/readme.txt")
+
+
+def test_pre_commit_examples_pin_a_commit_that_ships_the_hook() -> None:
+    """`rev:` must exist: there are no release tags, so the examples pin a full SHA of a commit with the hook."""
+    import shutil
+    import subprocess
+
+    yaml = [DOC, (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")]
+    revs = {rev for text in yaml for rev in re.findall(r"(?m)^[#\s]*rev: (\S+)", text)}  # the YAML examples
+    revs |= set(re.findall(r"`rev: ([^`]+)`", (ROOT / "README.md").read_text(encoding="utf-8")))
+    assert revs and all(re.fullmatch(r"[0-9a-f]{40}", rev) for rev in revs), revs
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        return  # an sdist: nothing to look the commit up in
+    for rev in revs:
+        found = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{rev}:.pre-commit-hooks.yaml"], check=False)
+        assert found.returncode == 0, f"{rev} has no .pre-commit-hooks.yaml here"
+
+
+def test_the_speed_table_quotes_a_spread_and_the_command() -> None:
+    section = DOC[DOC.index("### Speed\n") :]
+    assert "uv run python benchmarks/validate_audio.py" in section
+    assert re.search(r"\| [\d.]+ s \[[\d.]+.[\d.]+\] \|", section)  # median [min-max]

@@ -646,7 +646,7 @@ def test_api_version_missing_or_unknown_is_400(
 
 
 def test_unemulated_action_is_405_8520(emulator: EmulatorServer, access_key: str, call_id: str) -> None:
-    resp = signed_post(emulator, access_key, play_url(emulator, call_id, "hold"), b"{}")
+    resp = signed_post(emulator, access_key, play_url(emulator, call_id, "recognize"), b"{}")
     assert resp.status_code == 405
     assert resp.json()["error"]["code"] == "8520"
 

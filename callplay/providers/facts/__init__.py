@@ -25,6 +25,9 @@ TTS_GENDERS: tuple[str, ...] = ("female", "male")
 # A profile's callback_url: an absolute http(s) URL with a host, the only kind any provider posts events to
 # (a pydantic `pattern`, so a profile with ftp://... is a configuration error, exit 3, before anything is sent).
 CALLBACK_URL_PATTERN = r"(?i)^https?://[^\s/?#@]+(@[^\s/?#]+)?([/?#]\S*)?$"
+# How fast a provider's TTS speaks at its default rate, roughly: about 150 words a minute, some 15 characters a
+# second in English. An estimate (no provider publishes one): callplay uses it for how long speech plays.
+SPEECH_CHARS_PER_S = 15.0
 
 
 @dataclass(frozen=True)

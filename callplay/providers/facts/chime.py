@@ -8,7 +8,7 @@ refuses. No playback volume.
 
 from __future__ import annotations
 
-from callplay.providers.facts import AudioFacts, ProviderFacts
+from callplay.providers.facts import SPEECH_CHARS_PER_S, AudioFacts, ProviderFacts
 
 MAX_WAV_BYTES = 50_000_000
 RECOMMENDED_RATE = 8000
@@ -60,7 +60,7 @@ LEGS = ("LEG-A", "LEG-B")
 # Speak plays to its end. A Hangup action is no way out: it is a new action too, so it waits for the Speak,
 # and it ends the call leg rather than the playback.
 INTERRUPTIBLE_ACTIONS = frozenset({"PlayAudio", "RecordAudio", "Pause"})
-# How fast Polly speaks, for saying how long an uninterruptible Speak may go on: about 150 words a minute,
-# some 15 characters a second, in English at the default rate. An estimate (callplay cannot ask Chime), shared
-# with the emulator's simulation of Speak so that what callplay says can be checked against it.
-SPEAK_CHARS_PER_S = 15.0
+# How fast Polly speaks, for saying how long an uninterruptible Speak may go on: the typical TTS rate (the
+# likeliest length, not a bound). An estimate (callplay cannot ask Chime), the same as the emulator's
+# simulation of Speak so that what callplay says can be checked against it.
+SPEAK_CHARS_PER_S = SPEECH_CHARS_PER_S

@@ -14,6 +14,8 @@ DIRECTIONS = ("listen", "speak", "both")
 GENDERS = TTS_GENDERS
 # calling.play `loop`: "type: integer, format: int32, minimum: 0" in the OpenAPI spec.
 MAX_LOOP = 2**31 - 1
+# The voice log statuses (Voice.VoiceLogStatus) of a call that is over: no play can still be running on it.
+CALL_ENDED = frozenset({"busy", "failed", "no-answer", "canceled", "completed", "ended"})
 
 FACTS = ProviderFacts(
     name="signalwire",

@@ -34,6 +34,10 @@ FACTS = ProviderFacts(
 
 LEVEL_STEP = 0.1  # Vonage takes `level` in steps of 0.1
 DB_PER_LEVEL_STEP = 4.0  # one level step in dB: VOLUME_RANGE_DB (-40..+40) onto level -1..1
+# The call statuses (voice.yml `status`, the call-flow guide's list) of a call that is over: nothing plays on it.
+CALL_ENDED = frozenset(
+    {"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout", "disconnected"}
+)
 # The talk endpoint's `language` enum (voice.yml v1.3.7, the same as the SDK's TtsLanguageCode).
 # fmt: off
 LANGUAGES = frozenset((
