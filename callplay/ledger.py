@@ -253,7 +253,7 @@ class Ledger:
             "last_event, extra, state_at, state_seq"
         )
         updated = ", ".join(f"{c} = excluded.{c}" for c in columns.split(", ")[1:])
-        with self.backend.connect() as db:
+        with self.backend.transaction() as db:
             db.execute(
                 f"INSERT INTO playbacks ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 f"ON CONFLICT (control_id) DO UPDATE SET {updated}",
@@ -274,6 +274,14 @@ class Ledger:
                     None,
                 ),
             )
+            # A fast provider's first callback can be recorded (by `events listen`, another replica) before play
+            # has its answer and records the playback: apply what already arrived, in event order.
+            early = db.execute(
+                "SELECT * FROM events WHERE control_id = ? AND provider = ? AND state IS NOT NULL ORDER BY at, seq, id",
+                (pb.control_id, pb.provider),
+            ).fetchall()
+            for row in early:
+                _move_playback(db, _event(row), float(row["at"] or 0.0), int(row["seq"] or 0))
 
     def update_playback(
         self,

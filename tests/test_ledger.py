@@ -30,6 +30,24 @@ def test_playback_round_trip_and_event_states(state_url: str) -> None:
     assert [e.type for e in ledger.events(control_id="a")] == ["PlayStarted", "PlayCompleted", "PlayStarted"]
 
 
+def test_events_recorded_before_their_playback_set_its_state(state_url: str) -> None:
+    # A fast provider's callback reaches `events listen` before `play` has its answer and records the playback.
+    ledger = Ledger.at(state_url)
+    ledger.record_event(Event("PlayStarted", _at(1), "acs", "c1", "early", "playing"))
+    ledger.record_playback(_pb("early"))
+    record = ledger.get("early")
+    assert record is not None and (record.state, record.last_event) == ("playing", "PlayStarted")
+    # An end that arrived first, then an older start: the playback ends where the events say.
+    ledger.record_event(Event("PlayCompleted", _at(3), "acs", "c1", "both", "finished"))
+    ledger.record_event(Event("PlayStarted", _at(2), "acs", "c1", "both", "playing"))
+    ledger.record_playback(_pb("both"))
+    assert ledger.get("both").state == "finished"  # type: ignore[union-attr]
+    # Another provider's event with the same control ID moves nothing.
+    ledger.record_event(Event("finished", _at(1), "signalwire", "c1", "mine", "finished"))
+    ledger.record_playback(_pb("mine"))
+    assert ledger.get("mine").state == "requested"  # type: ignore[union-attr]
+
+
 def test_last_for_call_prefers_active(state_url: str) -> None:
     ledger = Ledger.at(state_url)
     ledger.record_playback(_pb("old"))
