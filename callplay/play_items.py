@@ -6,6 +6,7 @@ items, `--option KEY=VALUE` becomes the provider extras, and both commands hand 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from callplay.model import Audio, PlayItem, PlayRequest, Silence, Ssml, Tts
 from callplay.providers.facts import TTS_GENDERS
 from callplay.values import (
     MAX_COUNT,
+    STDIN,
     check_call_id,
     check_http_url,
     check_listen,
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     from callplay.core.play import WaitOptions
 
 FORMS = "a URL, a local file, s3://bucket/key, tts:TEXT, tts:@FILE, ssml:TEXT, ssml:@FILE or silence:SECONDS"
-STDIN = "-"  # --tts - / --ssml -: the text is read from standard input
 
 
 @dataclass(frozen=True)
@@ -217,3 +218,23 @@ def _seconds(text: str) -> float:
     if not 0 < seconds <= 3600:  # also refuses nan, which compares false with everything
         raise UsageError(f"silence:{text} is out of range", "give between 0 and 3600 seconds")
     return seconds
+
+
+def names_source(word: str) -> bool:
+    """Whether `word` names something to play rather than a call: an existing file, an audio file's name, a URL,
+    or a form parse_source takes (tts:, ssml:, silence:, ...)."""
+    from callplay.audio import AUDIO_EXTENSIONS
+
+    path = os.path.expanduser(word)
+    if (os.path.exists(path) and not os.path.isdir(path)) or word.lower().endswith(AUDIO_EXTENSIONS):
+        return True  # a file (a FIFO too: <(...)), or meant as one; a directory is no SOURCE, may be a call's name
+    scheme, colon, _ = word.partition(":")
+    if not colon:
+        return False
+    try:
+        # The scheme with a body every form takes: parse_source says whether it is one of its forms, and reads
+        # nothing (no file, no stdin) to say so. Anything else it takes for a file's name, which it is not.
+        parse_source(f"{scheme}:1")
+    except UsageError:
+        return "://" in word  # a URL, or an unsupported scheme (reported as a SOURCE, not looked up as a call)
+    return True

@@ -321,17 +321,17 @@ def transport_failure(exc: BaseException) -> Failure | None:
 
     from urllib3 import exceptions as u3
 
-    chain = list(_chain(exc))
-    if any(isinstance(e, ssl.SSLError | ssl.CertificateError | u3.SSLError | u3.NameResolutionError) for e in chain):
+    wrapped = list(chain(exc))
+    if any(isinstance(e, ssl.SSLError | ssl.CertificateError | u3.SSLError | u3.NameResolutionError) for e in wrapped):
         return None
-    if any(isinstance(e, socket.gaierror) for e in chain):
+    if any(isinstance(e, socket.gaierror) for e in wrapped):
         return None
     # Checked first: a connect timeout's chain also holds a TimeoutError.
     if any(
-        isinstance(e, u3.ConnectTimeoutError | ConnectionRefusedError) or _named(e, "ConnectTimeout") for e in chain
+        isinstance(e, u3.ConnectTimeoutError | ConnectionRefusedError) or _named(e, "ConnectTimeout") for e in wrapped
     ):
         return Failure("refused")
-    if any(isinstance(e, u3.ReadTimeoutError | TimeoutError) or _named(e, "ReadTimeout") for e in chain):
+    if any(isinstance(e, u3.ReadTimeoutError | TimeoutError) or _named(e, "ReadTimeout") for e in wrapped):
         return Failure("timeout")
     dropped = (
         u3.ProtocolError,
@@ -340,7 +340,7 @@ def transport_failure(exc: BaseException) -> Failure | None:
         ConnectionAbortedError,
         BrokenPipeError,
     )
-    if any(isinstance(e, dropped) or _named(e, "ChunkedEncodingError") for e in chain):
+    if any(isinstance(e, dropped) or _named(e, "ChunkedEncodingError") for e in wrapped):
         return Failure("dropped")
     return None
 
@@ -350,7 +350,7 @@ def _named(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name for cls in type(exc).__mro__)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception and everything it wraps: causes, contexts, urllib3's `reason`, requests' first arg,
     azure-core's `inner_exception`."""
     seen: set[int] = set()

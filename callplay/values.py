@@ -189,7 +189,7 @@ def expand_path(text: str, what: str, error: type[CallplayError] = UsageError) -
 # `--calls-from FILE`: at most this much is read (16 MiB, some 400,000 call IDs), so that a device that never
 # ends (/dev/zero, a pipe left open) is an error rather than a hang or all of memory.
 MAX_CALLS_BYTES = 16 * 2**20
-CALLS_STDIN = "-"  # --calls-from -: the list is read from standard input
+STDIN = "-"  # the name of standard input: --calls-from -, --tts -, --ssml -, tts:-
 _COMMENT = re.compile(r"(^|\s)#.*$")  # `# ...` to the end of the line, at its start or after a blank
 
 
@@ -230,7 +230,7 @@ def _duplicates_warning(given: list[str], ids: list[str]) -> list[str]:
 def _calls_in(name: str) -> list[str]:
     """The call IDs listed in `name`, with the line number of the first bad one in the error."""
     check_text(name, "--calls-from")
-    data = _read_stdin() if name == CALLS_STDIN else _read_file(name)
+    data = _read_stdin() if name == STDIN else _read_file(name)
     raw_lines: list[bytes | str] = [*(data.split(b"\n") if isinstance(data, bytes) else data.split("\n"))]
     out: list[str] = []
     for number, raw in enumerate(raw_lines, 1):

@@ -138,19 +138,17 @@ def run(
             import traceback
 
             traceback.print_exc()
-        out.render_error(command, err, mode, data=getattr(err, "data", None))
+        out.render_error(command, err, mode, data=err.data)
         raise typer.Exit(int(err.exit_code)) from None
     except KeyboardInterrupt:
-        stopped = CallplayError("interrupted", None, code="interrupted", exit_code=ExitCode.INTERRUPTED)
-        out.render_error(command, stopped, mode)
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        _interrupted(command, mode)
     except Exception as exc:  # a bug, or a fault we did not foresee: still one line, exit 1
-        if _caused_by_interrupt(exc):
+        from callplay.retry import chain
+
+        if any(isinstance(e, KeyboardInterrupt) for e in chain(exc)):
             # Python wraps an exception raised while a class is built (a Ctrl-C during an import's dataclass)
             # in RuntimeError: still an interrupt, exit 130.
-            stopped = CallplayError("interrupted", None, code="interrupted", exit_code=ExitCode.INTERRUPTED)
-            out.render_error(command, stopped, mode)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            _interrupted(command, mode)
         if os.environ.get("CALLPLAY_DEBUG") == "1":
             raise
         bug = CallplayError(
@@ -194,15 +192,12 @@ def quiet_dropped_interrupts() -> Iterator[None]:
         sys.unraisablehook = previous
 
 
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+def _interrupted(command: str, mode: OutputMode) -> NoReturn:
+    from callplay import output as out
+
+    stopped = CallplayError("interrupted", None, code="interrupted", exit_code=ExitCode.INTERRUPTED)
+    out.render_error(command, stopped, mode)
+    raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def fail(command: str, output: str, err: CallplayError) -> NoReturn:

@@ -4,7 +4,6 @@ No `from __future__ import annotations` in the command modules: Typer reads each
 time it builds the command (each in-process `main()` call), and string annotations cost a compile() apiece.
 """
 
-import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -168,40 +167,19 @@ def _play_many(
 
 def _positionals(call: str | None, sources: list[str] | None, other_calls: bool) -> tuple[str | None, list[str]]:
     """(CALL, SOURCEs): with --call or --calls-from, a first word that names a source is the first SOURCE."""
+    from callplay.play_items import names_source
+
     if other_calls and call is not None and names_source(call):
         return None, [call, *(sources or [])]
     return call, list(sources or [])
 
 
-def names_source(word: str) -> bool:
-    """Whether `word` names something to play rather than a call: an existing file, an audio file's name, a URL,
-    or a form callplay.play_items.parse_source takes (tts:, ssml:, silence:, ...)."""
-    from callplay.audio import AUDIO_EXTENSIONS
-    from callplay.errors import UsageError
-    from callplay.play_items import parse_source
-
-    path = os.path.expanduser(word)
-    if (os.path.exists(path) and not os.path.isdir(path)) or word.lower().endswith(AUDIO_EXTENSIONS):
-        return True  # a file (a FIFO too: <(...)), or meant as one; a directory is no SOURCE, may be a call's name
-    scheme, colon, _ = word.partition(":")
-    if not colon:
-        return False
-    try:
-        # The scheme with a body every form takes: parse_source says whether it is one of its forms, and reads
-        # nothing (no file, no stdin) to say so. Anything else it takes for a file's name, which it is not.
-        parse_source(f"{scheme}:1")
-    except UsageError:
-        return "://" in word  # a URL, or an unsupported scheme (reported as a SOURCE, not looked up as a call)
-    return True
-
-
 def _check_stdin(params: dict[str, Any], sources: list[str], calls_from: str | None) -> None:
     """--calls-from - and a text from standard input (--tts -, --ssml -, tts:-, ssml:-) cannot share it."""
     from callplay.errors import UsageError
-    from callplay.play_items import STDIN
-    from callplay.values import CALLS_STDIN
+    from callplay.values import STDIN
 
-    if calls_from != CALLS_STDIN:
+    if calls_from != STDIN:
         return
     texts = [params.get("tts"), params.get("ssml"), *(s.partition(":")[2] for s in sources if ":" in s)]
     if STDIN in texts:
