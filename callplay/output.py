@@ -356,6 +356,19 @@ def forget_reported() -> None:
     _reported.clear()
 
 
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Printing the result to a reader that may stop reading (`| head`): the exit code still says what
+    happened to the calls (the plays were sent), not that the rest of the output had nowhere to go. What is
+    left unprinted goes to /dev/null, so that the flush at exit fails neither."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def warn(message: str) -> None:
     from callplay.redact import mask_url_secrets
 
@@ -811,8 +824,9 @@ def render_plain(fmt: str, work: Callable[[], PlainReport]) -> int:
             code="unexpected",
         )
         return plain_error(bug, fmt)
-    sys.stdout.write(report.github() if fmt == "github" else report.junit())
-    sys.stdout.flush()
+    with reader_may_leave():
+        sys.stdout.write(report.github() if fmt == "github" else report.junit())
+        sys.stdout.flush()
     if report.failure is not None:
         print(_error_lines(report.failure), file=sys.stderr)
     return report.exit_code

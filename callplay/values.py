@@ -70,9 +70,9 @@ def check_port(value: int, option: str) -> int:
 
 def check_count(value: int, option: str, *, minimum: int = 0, maximum: int = MAX_COUNT, hint: str = "") -> int:
     if not minimum <= value <= maximum:
-        raise UsageError(
-            f"{option} {value} is out of range", hint or f"give a whole number from {minimum} to {maximum}"
-        )
+        # MAX_COUNT is what the ledger can store, not a figure anyone means: say "or more" instead of 19 digits.
+        bound = f"of {minimum} or more" if maximum == MAX_COUNT else f"from {minimum} to {maximum}"
+        raise UsageError(f"{option} {value} is out of range", hint or f"give a whole number {bound}")
     return value
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import pytest
 from callplay import __version__
 from callplay.cli import app, main
 from tests.audio import gen
-from tests.conftest import run_cli, run_subprocess
+from tests.conftest import run_cli, run_subprocess, spawn_cli
 
 
 def _stereo_wav(path: Path) -> Path:
@@ -108,3 +109,14 @@ def test_the_in_process_runner_puts_the_process_back(tmp_path: Path, monkeypatch
     assert result.exit_code == 0, result.stderr
     assert dict(os.environ) == env_before
     assert (sys.stdin, sys.stdout, sys.stderr) == streams
+
+
+def test_a_reader_that_stops_reading_does_not_change_the_exit_code() -> None:
+    # `| head -1`: the plays were sent and succeeded; the rest of the output has nowhere to go, and that is no
+    # failure (click alone would exit 1, silently).
+    proc = spawn_cli("play", "--call", "x1", "--call", "x2", "--tts", "hi", "-o", "jsonl")
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["kind"] == "call"
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == ""

@@ -164,10 +164,11 @@ def run(
     for warning in getattr(result, "warnings", None) or []:
         out.warn(warning)
     shown = table_view(result) if table_view is not None and mode == "table" else result
-    out.render(command, shown, mode, ok=code == 0, error=failure)
+    with out.reader_may_leave():
+        out.render(command, shown, mode, ok=code == 0, error=failure)
+        sys.stdout.flush()
     if code and failure is not None:
         out.render_error(command, failure, "table")  # the one-line reason on stderr; data is on stdout
-    sys.stdout.flush()
     raise typer.Exit(code)
 
 
