@@ -9,12 +9,14 @@ cost, os._exit, closed pipes) or that need the CLI running beside the test (even
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -38,10 +40,29 @@ from tests.pgcluster import PG_REQUIRED_ENV, ClusterFailed, PgCluster, pg_instal
 
 T = TypeVar("T")
 
+# Bytecode caches, as on any machine where PYTHONDONTWRITEBYTECODE is not set (it is in some sandboxes and CI
+# images): without them every worker recompiles pytest's rewritten test modules (about 2.5 s of CPU each) and
+# every `python -m callplay` subprocess recompiles callplay. Set here, before the workers and test modules start.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 TEST_SPEED = 20.0  # simulated seconds per real second
 # One client for the emulator's admin API (plain http): httpx.get() would build a TLS context per call, 35 ms,
 # which adds up in polling loops and in the teardown of every test.
 admin = httpx.Client(timeout=30)
+# The same for the tests' own requests (callbacks, faces, healthz), as httpx.get()/post() would send them: each
+# on its own connection, closed after the answer (an idle one would hold up a server's graceful stop), and
+# only the TLS context made once.
+web = httpx.Client(timeout=30, headers={"Connection": "close"}, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+@functools.cache
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """A client TLS context that trusts only `ca_file` (the emulator's CA), made once: ssl.create_default_context
+    also loads the system's CA store, some 50 ms each time."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 @pytest.fixture(scope="session")

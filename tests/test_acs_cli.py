@@ -9,10 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import emulator_call, emulator_playbacks, run_cli, spawn_cli, wait_until
+from tests.conftest import emulator_call, emulator_playbacks, run_cli, spawn_cli, wait_until, web
 from tests.conftest import media_url as media
 
 P = ("-p", "emulator-acs")
@@ -214,14 +212,14 @@ def _wait_any_playing(emulator: EmulatorServer, call_id: str) -> str:
 
 
 def test_admin_api_lists_calls(emulator: EmulatorServer, call_id: str) -> None:
-    calls = httpx.get(f"{emulator.http_url}/_emulator/calls").json()["calls"]
+    calls = web.get(f"{emulator.http_url}/_emulator/calls").json()["calls"]
     assert call_id in {c["id"] for c in calls}
 
 
 def test_hangup_ends_a_waiting_play(emulator: EmulatorServer, config_file: Path, call_id: str) -> None:
     def hang_up_once_playing() -> None:  # the caller hangs up while the CLI waits
         _wait_any_playing(emulator, call_id)
-        httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+        web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
 
     caller = threading.Thread(target=hang_up_once_playing)
     caller.start()

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 from botocore.config import Config
 
 from callplay.emulator.app import EmulatorServer
 from callplay.ledger import Ledger
-from tests.conftest import emulator_call, run_cli, spawn_cli, wait_until
+from tests.conftest import emulator_call, run_cli, spawn_cli, wait_until, web
 from tests.test_chime_provider import actions, chime_face, invocations, wav_bytes, write_wav
 
 P = ("-p", "emulator-chime")
@@ -265,7 +264,7 @@ def test_emulator_serve_writes_a_working_chime_profile(tmp_path: Path) -> None:
         [obj] = runs[0].json()["data"]["extra"]["objects"]
         bucket, key = obj[len("s3://") :].split("/", 1)
         assert s3_client(table).head_object(Bucket=bucket, Key=key)["ContentType"] == "audio/wav"
-        call = httpx.get(f"{table['endpoint_url']}/_emulator/calls/chime-runbook-call").json()
+        call = web.get(f"{table['endpoint_url']}/_emulator/calls/chime-runbook-call").json()
         assert "PlayAudio" in [a.get("action") for a in call["log"]]
     finally:
         proc.send_signal(signal.SIGINT)

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.s3 import BadPayload, decode_aws_chunked
-from tests.conftest import emulator_call, wait_until
+from tests.conftest import emulator_call, wait_until, web
 from tests.test_chime_provider import chime_face, invocations, wav_bytes
 
 
@@ -84,7 +83,7 @@ def test_bad_signature_is_403_forbidden_in_aws_shape(emulator: EmulatorServer, c
 
 def test_unsigned_request_is_403_with_error_type_header(emulator: EmulatorServer, call_id: str) -> None:
     sma = profile(emulator)["sip_media_application_id"]
-    resp = httpx.post(f"{emulator.http_url}/sip-media-applications/{sma}/calls/{call_id}", json={"Arguments": {}})
+    resp = web.post(f"{emulator.http_url}/sip-media-applications/{sma}/calls/{call_id}", json={"Arguments": {}})
     assert resp.status_code == 403
     assert resp.headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert resp.json()["Code"] == "ForbiddenException"
@@ -126,7 +125,7 @@ def test_hung_up_call_is_not_found_and_the_lambda_hears_the_hangup(
 
     provider(emulator).play(call_id, PlayRequest([Audio(str(write_wav(tmp_path / "p.wav", seconds=5)))], loop=100))
     assert wait_until(lambda: any(s["state"] == "playing" for s in emulator_call(emulator, call_id)["playbacks"]))
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     assert wait_until(lambda: "HANGUP" in invocations(emulator, call_id))
     voice = client(emulator, "chime-sdk-voice")
     with pytest.raises(ClientError) as err:
@@ -161,7 +160,7 @@ def test_invalid_lambda_response_is_reported_to_the_lambda(
 
 
 def test_injected_fault_has_chimes_error_shape(emulator: EmulatorServer, call_id: str) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3}).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3}).raise_for_status()
     voice = client(emulator, "chime-sdk-voice")
     with pytest.raises(ClientError) as err:
         voice.update_sip_media_application_call(
@@ -235,9 +234,9 @@ def test_presigned_get(emulator: EmulatorServer) -> None:
     bucket = profile(emulator)["bucket"]
     s3.put_object(Bucket=bucket, Key="tests/presigned.wav", Body=b"RIFFdata", ContentType="audio/wav")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "tests/presigned.wav"})
-    assert httpx.get(url).content == b"RIFFdata"
+    assert web.get(url).content == b"RIFFdata"
     tampered = url.replace("presigned.wav", "presigned.wav2")
-    assert httpx.get(tampered).status_code == 403
+    assert web.get(tampered).status_code == 403
 
 
 def test_checksum_mismatch_is_bad_digest(emulator: EmulatorServer) -> None:

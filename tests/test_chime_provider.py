@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -25,7 +24,7 @@ from callplay.errors import (
 )
 from callplay.model import Audio, PlayItem, PlayRequest, Silence, Ssml, Tts
 from callplay.providers.chime import ChimeProvider, ChimeSettings
-from tests.conftest import emulator_call, wait_until
+from tests.conftest import emulator_call, wait_until, web
 
 
 def write_wav(path: Path, rate: int = 8000, channels: int = 1, seconds: float = 1.0, subtype: str = "PCM_16") -> Path:
@@ -227,7 +226,7 @@ def test_the_lambda_reports_a_stopped_speak_when_it_has_ended(emulator: Emulator
     hook = f"http://127.0.0.1:9/events/chime/{call_id}"  # nothing listens: the attempt is what counts
 
     def posts() -> list[dict[str, Any]]:
-        found = httpx.get(f"{emulator.http_url}/_emulator/deliveries").json()["deliveries"]
+        found = web.get(f"{emulator.http_url}/_emulator/deliveries").json()["deliveries"]
         return [d for d in found if d["url"] == hook]
 
     p = provider(emulator)
@@ -416,7 +415,7 @@ def test_missing_bucket_is_rejected(emulator: EmulatorServer, call_id: str, tmp_
 def test_service_errors_and_throttling_are_unavailable(
     emulator: EmulatorServer, call_id: str, fault: dict[str, Any]
 ) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json=fault).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/faults", json=fault).raise_for_status()
     with pytest.raises(ProviderUnavailable):
         provider(emulator).play(call_id, PlayRequest([Tts("hi")]))
 

@@ -28,6 +28,7 @@ from callplay.events.receiver import MAX_BODY_BYTES, EventReceiver
 from callplay.ledger import MAX_DETAIL_BYTES, Ledger
 from callplay.model import Event, Playback
 from callplay.providers import PROVIDER_NAMES
+from tests.conftest import web
 
 SECRETS = {
     "acs": "acs-token-" + "a" * 20,
@@ -106,14 +107,11 @@ def receiver(ledger: Ledger) -> Iterator[EventReceiver]:
 
 @pytest.fixture
 def post(receiver: EventReceiver) -> Iterator[Callable[..., httpx.Response]]:
-    client = httpx.Client(timeout=30)
-
     def send(provider: str, body: bytes, *, sign: bool = True, **kw: Any) -> httpx.Response:
         url, headers = signed(provider, base(receiver), body) if sign else (f"{base(receiver)}/events/{provider}", {})
-        return client.post(url, content=body, headers={**headers, **kw.pop("headers", {})}, **kw)
+        return web.post(url, content=body, headers={**headers, **kw.pop("headers", {})}, **{"timeout": 30, **kw})
 
     yield send
-    client.close()
 
 
 def base(receiver: EventReceiver) -> str:
@@ -137,7 +135,7 @@ def test_unsigned_or_wrongly_signed_posts_are_refused(
     body = body_for(provider)
     assert post(provider, body, sign=False).status_code == 401
     url, headers = signed(provider, base(receiver), body, secret="not-the-secret-at-all-but-long-enough")
-    assert httpx.post(url, content=body, headers=headers).status_code == 401
+    assert web.post(url, content=body, headers=headers).status_code == 401
     assert ledger.events() == [] and receiver.rejected == 2
 
 
@@ -148,9 +146,9 @@ def test_a_path_with_no_secret_is_refused_unless_allowed_unsigned(ledger: Ledger
         assert [receiver.mode(p) for p in PROVIDER_NAMES] == ["refused", "verified", "refused", "unchecked"]
         for provider in ("acs", "vonage"):
             signed_url, headers = signed(provider, root, body_for(provider))
-            refused = httpx.post(signed_url, content=body_for(provider), headers=headers)
+            refused = web.post(signed_url, content=body_for(provider), headers=headers)
             assert refused.status_code == 401 and "no secret" in refused.json()["error"]
-        assert httpx.post(f"{root}/events/chime", content=body_for("chime")).status_code == 200
+        assert web.post(f"{root}/events/chime", content=body_for("chime")).status_code == 200
     finally:
         receiver.stop()
     [event] = ledger.events()
@@ -165,14 +163,14 @@ def test_any_of_several_profiles_secrets_is_accepted(ledger: Ledger) -> None:
         for key in [*keys, "PSK_a_third_key_nobody_has"]:
             body = body_for("signalwire")
             url, headers = signed("signalwire", base(receiver), body, secret=key)
-            statuses.append(httpx.post(url, content=body, headers=headers).status_code)
+            statuses.append(web.post(url, content=body, headers=headers).status_code)
     finally:
         receiver.stop()
     assert statuses == [200, 200, 401]
 
 
 def test_an_unknown_path_is_404(post: Callable[..., httpx.Response], receiver: EventReceiver) -> None:
-    assert httpx.post(f"{base(receiver)}/events/twilio", content=b"{}").status_code == 404
+    assert web.post(f"{base(receiver)}/events/twilio", content=b"{}").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------- replays
@@ -186,15 +184,15 @@ def test_a_redelivered_callback_is_answered_ok_and_recorded_once(
     # and recorded nothing new. A replay outside the time window is refused (tests/test_events_auth.py above).
     body = body_for(provider)
     url, headers = signed(provider, base(receiver), body)
-    first = httpx.post(url, content=body, headers=headers)
-    again = httpx.post(url, content=body, headers=headers)
+    first = web.post(url, content=body, headers=headers)
+    again = web.post(url, content=body, headers=headers)
     assert (first.status_code, again.status_code) == (200, 200)
     # The record is in the ledger: a new receiver (events listen restarted, another replica) records it once too.
     second = EventReceiver(ledger, secrets=SECRETS).start()
     try:
         url2, _ = signed(provider, base(second), body)
         headers2 = headers if provider != "signalwire" else signalwire_sign(SECRETS[provider], url2, body)
-        assert httpx.post(url2, content=body, headers=headers2).status_code in (200, 401)
+        assert web.post(url2, content=body, headers=headers2).status_code in (200, 401)
     finally:
         second.stop()
     assert len(ledger.events()) == 1
@@ -206,7 +204,7 @@ def test_a_signalwire_replay_to_another_url_fails_its_signature(receiver: EventR
     _, headers = signed("signalwire", base(receiver), body)
     second = EventReceiver(ledger, secrets=SECRETS).start()
     try:
-        assert httpx.post(second.url("signalwire"), content=body, headers=headers).status_code == 401
+        assert web.post(second.url("signalwire"), content=body, headers=headers).status_code == 401
     finally:
         second.stop()
 
@@ -234,7 +232,7 @@ def _stale(provider: str) -> tuple[bytes, Callable[[str], tuple[str, dict[str, s
 def test_a_callback_outside_the_time_window_is_refused(receiver: EventReceiver, ledger: Ledger, provider: str) -> None:
     body, signer = _stale(provider)
     url, headers = signer(base(receiver))
-    refused = httpx.post(url, content=body, headers=headers)
+    refused = web.post(url, content=body, headers=headers)
     assert refused.status_code == 401 and ("stale" in refused.text or "from now" in refused.text)
     assert ledger.events() == []
 
@@ -336,8 +334,8 @@ def test_odd_headers_are_refused_not_crashed_on(receiver: EventReceiver, ledger:
         {"X-Callplay-Timestamp": "9" * 5000, "X-Callplay-Signature": "v1=00"},
         {**chime_sign(SECRETS["chime"], body), "X-Callplay-Signature": "v1=\u00e9\u00e9".encode("latin-1")},
     ]
-    statuses = [httpx.post(f"{root}/events/chime", content=body, headers=h).status_code for h in odd]
-    sw = httpx.post(
+    statuses = [web.post(f"{root}/events/chime", content=body, headers=h).status_code for h in odd]
+    sw = web.post(
         f"{root}/events/signalwire",
         content=body_for("signalwire"),
         headers={"X-SignalWire-Signature": "\u00e9".encode("latin-1"), "X-Forwarded-Host": "host:notaport"},
@@ -395,10 +393,10 @@ def test_waiting_ignores_another_providers_events(receiver: EventReceiver, ledge
     ended = json.loads(body_for("acs", control_id="", call_id="call-x"))
     ended[0]["type"] = "Microsoft.Communication.CallDisconnected"
     url, headers = signed("acs", root, b"")
-    assert httpx.post(url, content=json.dumps(ended).encode(), headers=headers).status_code == 200
+    assert web.post(url, content=json.dumps(ended).encode(), headers=headers).status_code == 200
     body = body_for("signalwire", control_id="cp-2", call_id="call-x")
     url, headers = signed("signalwire", root, body)
-    assert httpx.post(url, content=body, headers=headers).status_code == 200
+    assert web.post(url, content=body, headers=headers).status_code == 200
     waiter.join(10)
     [(events, finished)] = done
     assert finished and [e.provider for e in events] == ["signalwire"]

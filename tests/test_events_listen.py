@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import ssl
 import stat
 import threading
 import tomllib
@@ -20,7 +19,7 @@ from callplay.emulator.app import EmulatorServer
 from callplay.emulator.signalwire import sign as signalwire_sign
 from callplay.ledger import Ledger
 from callplay.providers import PROVIDER_NAMES
-from tests.conftest import answers, emulator_playbacks, free_port, run_cli, spawn_cli, wait_until
+from tests.conftest import answers, emulator_playbacks, free_port, run_cli, spawn_cli, tls_context, wait_until, web
 from tests.test_events_auth import DEEP, body_for
 from tests.test_vonage_face import app_token
 
@@ -41,7 +40,7 @@ def test_events_listen_on_the_emulator_config(
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     listener = spawn_cli("events", "listen", "--port", str(port), "--timeout", "120", "-o", "json")
-    client = httpx.Client(timeout=30)
+    client = web
     try:
         wait_until(lambda: answers(f"{root}/health") or listener.poll() is not None)
         assert listener.poll() is None, listener.communicate()
@@ -103,7 +102,6 @@ def test_events_listen_on_the_emulator_config(
         assert not [e for e in ledger_events() if e["control_id"] == sw_id and e["provider"] == "acs"]
         run_cli("stop", call, "-p", "emulator-signalwire", "-o", "json").data()
     finally:
-        client.close()
         listener.send_signal(signal.SIGINT)
         out, err = listener.communicate(timeout=30)
     ready, *lines = [json.loads(line) for line in out.splitlines()]
@@ -126,7 +124,7 @@ def test_events_listen_on_the_emulator_config(
 def _vonage_call(emulator: EmulatorServer, event_url: str) -> str:
     """A call created through the Vonage face, which then posts its signed status events to `event_url`."""
     table = emulator.config_dict()["profiles"]["emulator-vonage"]
-    tls = ssl.create_default_context(cafile=table["ca_file"])
+    tls = tls_context(table["ca_file"])
     body = {
         "to": [{"type": "phone", "number": "447700900000"}],
         "from": {"type": "phone", "number": "447700900001"},

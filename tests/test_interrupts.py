@@ -13,13 +13,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
 
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, run_cli, spawn_cli, wait_until
+from tests.conftest import CliResult, emulator_call, run_cli, spawn_cli, wait_until, web
 from tests.test_chime_provider import actions
 
 # 600 characters: about 40 s of speech, 2 s at the tests' clock; long enough to be interrupted.
@@ -52,7 +51,7 @@ def long_wav(seconds: float = 60.0, rate: int = 16000) -> bytes:
 def hold_url(emulator: EmulatorServer) -> str:
     """A minute of 16 kHz mono WAV (what ACS plays) at a URL the emulator fetches like a provider."""
     url = f"{emulator.http_url}/_emulator/media/interrupt-hold.wav"
-    httpx.put(url, content=long_wav(), headers={"Content-Type": "audio/wav"}).raise_for_status()
+    web.put(url, content=long_wav(), headers={"Content-Type": "audio/wav"}).raise_for_status()
     return url
 
 

@@ -29,7 +29,7 @@ from callplay.events.receiver import EventReceiver
 from callplay.events.service_log import JsonFormatter
 from callplay.ledger import Ledger
 from callplay.model import Playback
-from tests.conftest import answers, free_port, run_cli, spawn_cli, wait_until
+from tests.conftest import answers, free_port, run_cli, spawn_cli, wait_until, web
 from tests.test_events_auth import body_for
 
 SW = "emulator-signalwire"
@@ -56,17 +56,17 @@ def test_healthz_is_ok_while_the_ledger_answers_and_503_when_it_does_not(
     receiver: EventReceiver, tmp_path: Path
 ) -> None:
     root = f"http://127.0.0.1:{receiver.port}"
-    ok = httpx.get(f"{root}/healthz")
+    ok = web.get(f"{root}/healthz")
     assert (ok.status_code, ok.json()) == (200, {"status": "ok", "ledger": "ok"})
     # The ledger's file turns into something SQLite cannot open: the process is up, the ledger is not.
     for path in tmp_path.glob("ledger.sqlite3*"):
         path.unlink()
     (tmp_path / "ledger.sqlite3").mkdir()
-    down = httpx.get(f"{root}/healthz")
+    down = web.get(f"{root}/healthz")
     assert down.status_code == 503
     assert down.json()["status"] == "unavailable" and down.json()["ledger"].startswith("unreachable")
     assert str(tmp_path) not in down.text  # the kind of failure only: the endpoint is open to anyone
-    assert httpx.get(f"{root}/health").status_code == 200  # liveness stays
+    assert web.get(f"{root}/health").status_code == 200  # liveness stays
 
 
 def test_healthz_is_503_when_the_database_server_is_down(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_healthz_is_503_when_the_database_server_is_down(tmp_path: Path) -> None
     ledger = Ledger(backend=backend_for(f"postgresql://callplay@127.0.0.1:{port}/callplay"), migrate=False)
     r = EventReceiver(ledger).start()
     try:
-        down = httpx.get(f"http://127.0.0.1:{r.port}/healthz", timeout=30)
+        down = web.get(f"http://127.0.0.1:{r.port}/healthz", timeout=30)
     finally:
         r.stop()
     assert down.status_code == 503 and down.json()["ledger"].startswith("unreachable")
@@ -96,13 +96,13 @@ def test_json_logs_are_one_object_per_line_and_hold_no_secret(config_file: Path)
         url = f"{root}/events/signalwire"
         body = body_for("signalwire", control_id="cp-0000000000a1")
         headers = {**signalwire_sign(secrets[f"{SW}.signing_key"], url, body), "X-Request-ID": "lb-req-1"}
-        answered["signed"] = httpx.post(url, content=body, headers=headers).status_code
+        answered["signed"] = web.post(url, content=body, headers=headers).status_code
         # A secret in a query string (here: a real one, on the wrong path) must not reach the log.
         leaky = f"{root}/events/acs?token={secrets[f'{SW}.signing_key']}"
-        answered["wrong"] = httpx.post(leaky, content=body_for("acs")).status_code
+        answered["wrong"] = web.post(leaky, content=body_for("acs")).status_code
         token = stored_token("emulator-acs", create=False)
         secrets["minted acs token"] = token or "missing"
-        answered["acs"] = httpx.post(f"{root}/events/acs?token={token}", content=body_for("acs")).status_code
+        answered["acs"] = web.post(f"{root}/events/acs?token={token}", content=body_for("acs")).status_code
 
     sender = threading.Thread(target=send)
     sender.start()
@@ -239,8 +239,9 @@ def _listeners(*ports: int) -> list[subprocess.Popen[Any]]:
     return procs
 
 
-def _stop(proc: subprocess.Popen[Any]) -> tuple[str, str]:
-    if proc.poll() is None:
+def _stop(proc: subprocess.Popen[Any], *, signalled: bool = False) -> tuple[str, str]:
+    """SIGTERM (unless it was `signalled` already) and the process's output once it has ended."""
+    if not signalled and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
         return proc.communicate(timeout=30)
@@ -336,7 +337,8 @@ def _replicas_record_each_event_once(config_file: Path) -> None:
             else:
                 first.append(_deliver(key, control_id, state, start + i, [ports[n] for n in order]))
             again.append(_deliver(key, control_id, state, start + i, [ports[n] for n in reversed(order)]))
-        outcomes = [_stop(proc) for proc in replicas]
+        # A was told to stop once, during delivery: it ends by itself (a second signal would stop it at once).
+        outcomes = [_stop(replicas[0], signalled=True), _stop(replicas[1])]
     finally:
         for proc in replicas:
             proc.kill()
@@ -354,7 +356,7 @@ def _deliver(key: str, control_id: str, state: str, at: float, ports: list[int])
     for port in ports:
         url, body, headers = _sw_event(key, control_id, state, at, port)
         try:
-            return httpx.post(url, content=body, headers=headers, timeout=30).status_code
+            return web.post(url, content=body, headers=headers, timeout=30).status_code
         except httpx.ConnectError:
             continue
     raise AssertionError(f"no replica took the {state} event")

@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 
 from callplay.emulator.app import EmulatorServer
 from callplay.live import _LiveRows
 from callplay.model import Event, Playback
-from tests.conftest import CliResult, admin, answers, emulator_call, free_port, run_cli, wait_until
+from tests.conftest import CliResult, admin, answers, emulator_call, free_port, run_cli, wait_until, web
 from tests.test_events_auth import body_for
 
 ACS = ("-p", "emulator-acs")
@@ -103,7 +102,7 @@ def test_events_listen_jsonl_streams_ready_events_and_the_envelope() -> None:
 
     def post_one() -> None:
         wait_until(lambda: answers(f"{url}/health"))
-        httpx.post(f"{url}/events/signalwire", content=body_for("signalwire", control_id="cp-00000000live"))
+        web.post(f"{url}/events/signalwire", content=body_for("signalwire", control_id="cp-00000000live"))
 
     poster = threading.Thread(target=post_one, daemon=True)
     poster.start()

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from callplay.emulator.app import EmulatorServer
@@ -22,6 +21,7 @@ from tests.conftest import (
     run_cli,
     spawn_cli,
     wait_until,
+    web,
 )
 from tests.conftest import media_url as media
 
@@ -144,7 +144,7 @@ def test_events_list_shows_playing_paused_playing_finished_in_order(
     cid = sw_json("play", call_id, "silence:3600", "--callback-url", callback)["control_id"]
     sw_json("pause", call_id, "--control-id", cid)
     # Make the rest of the 3600 simulated seconds pass quickly: the resumed run is timed at the new speed.
-    httpx.post(f"{emulator.http_url}/_emulator/clock", json={"speed": 5000}).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/clock", json={"speed": 5000}).raise_for_status()
     sw_json("resume", call_id, "--control-id", cid)
 
     def listed() -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from callplay.emulator.app import EmulatorServer
 from callplay.emulator.signalwire import sign
 from callplay.events import EventRejected
 from callplay.events import signalwire as sw_events
-from tests.conftest import emulator_call
+from tests.conftest import emulator_call, web
 
 SPEC = Path(__file__).parent / "specs" / "signalwire-rest-openapi.yaml"  # where it came from: specs/README.md
 
@@ -29,7 +29,7 @@ def creds(emulator: EmulatorServer) -> dict[str, Any]:
 def post(
     emulator: EmulatorServer, creds: dict[str, Any], body: Any, *, auth: tuple[str, str] | None = None
 ) -> httpx.Response:
-    return httpx.post(
+    return web.post(
         f"{emulator.http_url}/api/calling/calls",
         json=body,
         auth=auth or (creds["project"], creds["token"]),
@@ -60,7 +60,7 @@ def errors_of(resp: httpx.Response) -> list[dict[str, Any]]:
 )
 def test_basic_auth_is_required(emulator: EmulatorServer, creds: dict[str, Any], call_id: str, auth: Any) -> None:
     if auth is None:
-        resp = httpx.post(f"{emulator.http_url}/api/calling/calls", json=play_body(call_id))
+        resp = web.post(f"{emulator.http_url}/api/calling/calls", json=play_body(call_id))
     else:
         user = creds["project"] if auth[0] == "PROJECT" else auth[0]
         token = creds["token"] if auth[1] == "TOKEN" else auth[1]
@@ -71,7 +71,7 @@ def test_basic_auth_is_required(emulator: EmulatorServer, creds: dict[str, Any],
 
 
 def test_voice_logs_need_auth_too(emulator: EmulatorServer, call_id: str) -> None:
-    resp = httpx.get(f"{emulator.http_url}/api/voice/logs/{call_id}")
+    resp = web.get(f"{emulator.http_url}/api/voice/logs/{call_id}")
     assert (resp.status_code, resp.json()) == (401, {"error": "Unauthorized"})
 
 
@@ -98,13 +98,13 @@ def test_unknown_call_is_404(emulator: EmulatorServer, creds: dict[str, Any]) ->
 
 
 def test_hung_up_call_is_404(emulator: EmulatorServer, creds: dict[str, Any], call_id: str) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     resp = post(emulator, creds, play_body(call_id))
     assert resp.status_code == 404
 
 
 def test_invalid_json_is_400(emulator: EmulatorServer, creds: dict[str, Any]) -> None:
-    resp = httpx.post(
+    resp = web.post(
         f"{emulator.http_url}/api/calling/calls",
         content=b"{not json",
         auth=(creds["project"], creds["token"]),
@@ -236,26 +236,26 @@ def test_commands_drive_the_state_machine(emulator: EmulatorServer, creds: dict[
 
 def test_voice_log_reports_the_call_state(emulator: EmulatorServer, creds: dict[str, Any], call_id: str) -> None:
     auth = (creds["project"], creds["token"])
-    log = httpx.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()
+    log = web.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()
     assert (log["id"], log["status"], log["source"]) == (call_id, "in-progress", "realtime_api")
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
-    assert httpx.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()["status"] == "completed"
-    listed = httpx.get(f"{emulator.http_url}/api/voice/logs", auth=auth).json()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    assert web.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()["status"] == "completed"
+    listed = web.get(f"{emulator.http_url}/api/voice/logs", auth=auth).json()
     assert call_id in [entry["id"] for entry in listed["data"]]
 
 
 def test_unknown_voice_log_is_404(emulator: EmulatorServer, creds: dict[str, Any]) -> None:
-    resp = httpx.get(f"{emulator.http_url}/api/voice/logs/nope", auth=(creds["project"], creds["token"]))
+    resp = web.get(f"{emulator.http_url}/api/voice/logs/nope", auth=(creds["project"], creds["token"]))
     assert (resp.status_code, resp.json()) == (404, {"error": "Not Found"})
 
 
 def test_injected_faults_answer_in_signalwires_shape(
     emulator: EmulatorServer, creds: dict[str, Any], call_id: str
 ) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3})
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3})
     resp = post(emulator, creds, play_body(call_id))
     assert (resp.status_code, resp.json(), resp.headers["retry-after"]) == (429, {"error": "Too Many Requests"}, "3")
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 1.0, "error_status": 500})
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 1.0, "error_status": 500})
     resp = post(emulator, creds, play_body(call_id))
     assert (resp.status_code, resp.json()) == (500, {"error": "Internal Server Error"})
 
@@ -334,11 +334,24 @@ def test_event_parser_reads_flat_and_enveloped_bodies() -> None:
 
 
 @pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
+def spec(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The published spec, parsed; kept as JSON in pytest's cache (per version of the file), since parsing the
+    2 MB of YAML takes about a second of CPU in each worker that needs it."""
+    import hashlib
+
+    text = SPEC.read_text()
+    key = f"callplay/signalwire-spec-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    cached = cache.get(key, None) if cache is not None else None
+    if isinstance(cached, dict):
+        return cached
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return dict(yaml.load(SPEC.read_text(), Loader=loader))
+    parsed = dict(yaml.load(text, Loader=loader))
+    if cache is not None:
+        cache.set(key, parsed)
+    return parsed
 
 
 def spec_validator(spec: dict[str, Any], name: str) -> Any:
@@ -355,7 +368,7 @@ def test_answers_match_the_published_schemas(
     leg = post(emulator, creds, play_body(call_id)).json()
     spec_validator(spec, "Calling.CallLeg").validate(leg)
     spec_validator(spec, "Voice.RelayVoiceLog").validate(
-        httpx.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()
+        web.get(f"{emulator.http_url}/api/voice/logs/{call_id}", auth=auth).json()
     )
     errors = post(emulator, creds, play_body(call_id, volume=99)).json()
     spec_validator(spec, "Calling.CallCreate422Error").validate(errors)
@@ -392,6 +405,6 @@ def test_voice_log_list_matches_the_published_schema(
     spec: dict[str, Any], emulator: EmulatorServer, creds: dict[str, Any], call_id: str
 ) -> None:
     auth = (creds["project"], creds["token"])
-    listed = httpx.get(f"{emulator.http_url}/api/voice/logs", params={"page_size": 10}, auth=auth).json()
+    listed = web.get(f"{emulator.http_url}/api/voice/logs", params={"page_size": 10}, auth=auth).json()
     spec_validator(spec, "Voice.LogListResponse").validate(listed)  # links.self and links.first are required
     assert call_id in {log["id"] for log in listed["data"]}

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from callplay.core.checks import check_request
@@ -23,7 +22,7 @@ from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
 from callplay.model import Audio, PlaybackRecord, PlayRequest, Silence, Ssml, Tts
 from callplay.providers.signalwire import SignalWireProvider, SignalWireSettings
-from tests.conftest import emulator_call, emulator_playbacks, media_url, wait_until
+from tests.conftest import emulator_call, emulator_playbacks, media_url, wait_until, web
 
 PROFILE = "emulator-signalwire"
 
@@ -352,7 +351,7 @@ def test_refused_connection_is_unavailable(emulator: EmulatorServer, call_id: st
 
 
 def test_an_answer_slower_than_the_timeout_is_unavailable(emulator: EmulatorServer, call_id: str) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"latency_ms": 1500})
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"latency_ms": 1500})
     p = SignalWireProvider(settings_for(emulator, timeout=0.3), profile=PROFILE)
     with pytest.raises(ProviderUnavailable) as err:
         p.status(call_id)
@@ -363,12 +362,12 @@ def test_an_answer_slower_than_the_timeout_is_unavailable(emulator: EmulatorServ
 def test_server_errors_and_rate_limits_are_unavailable(
     emulator: EmulatorServer, provider: SignalWireProvider, call_id: str
 ) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 1.0, "error_status": 500})
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 1.0, "error_status": 500})
     with pytest.raises(ProviderUnavailable) as err:
         provider.play(call_id, long_play())
     assert "500" in err.value.message
     # A Retry-After beyond what callplay waits for (callplay/retry.py) is reported at once, with when to retry.
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 70})
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 70})
     with pytest.raises(ProviderUnavailable) as err:
         provider.play(call_id, long_play())
     assert "429" in err.value.message and err.value.hint == "retry in 70 s"
@@ -381,7 +380,7 @@ def test_status_reads_the_voice_log(emulator: EmulatorServer, provider: SignalWi
     status = provider.status(call_id)
     assert (status.call_id, status.provider, status.state) == (call_id, "signalwire", "in-progress")
     assert status.detail["type"] == "relay_pstn_call"
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     assert provider.status(call_id).state == "completed"
     with pytest.raises(ProviderRejected) as err:
         provider.status("no-such-call")
@@ -470,7 +469,7 @@ def test_unplayable_audio_ends_in_an_error_event_not_an_http_error(
     emulator: EmulatorServer, provider: SignalWireProvider, receiver: EventReceiver, call_id: str, media: str
 ) -> None:
     if media == "junk.wav":
-        httpx.put(f"{emulator.http_url}/_emulator/media/{media}", content=b"<html>not audio</html>").raise_for_status()
+        web.put(f"{emulator.http_url}/_emulator/media/{media}", content=b"<html>not audio</html>").raise_for_status()
     request = PlayRequest(items=[Audio(media_url(emulator, media))], callback_url=receiver.url("signalwire"))
     pb = provider.play(call_id, request)  # SignalWire answers 200 and reports the failure by webhook
     assert pb.state == "requested"

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from callplay import complete, migrations, state_url
@@ -24,7 +23,7 @@ from callplay.errors import ExitCode
 from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
 from callplay.model import Playback
-from tests.conftest import emulator_call, run_cli, wait_until
+from tests.conftest import emulator_call, run_cli, wait_until, web
 
 LATEST = migrations.LATEST
 
@@ -212,7 +211,7 @@ def test_an_event_delivered_twice_is_answered_ok_and_recorded_once(receiver: Eve
     ledger.record_playback(Playback("cp-acs", "call-1", "p", "acs", "playing", ["tts:hi"]))
     base = f"http://127.0.0.1:{receiver.port}/events"
     body = _acs("cp-acs", str(uuid.uuid4()))
-    assert [httpx.post(f"{base}/acs", content=body).status_code for _ in range(3)] == [200, 200, 200]
+    assert [web.post(f"{base}/acs", content=body).status_code for _ in range(3)] == [200, 200, 200]
     assert [e.type for e in ledger.events(control_id="cp-acs")] == ["PlayCompleted"]
     assert len(receiver.events) == 1  # waiters and live rows saw it once
     assert ledger.get("cp-acs").state == "finished"  # type: ignore[union-attr]
@@ -225,11 +224,11 @@ def test_events_out_of_order_end_in_the_right_state(receiver: EventReceiver) -> 
     now = time.time()
     sent = [("paused", now - 3), ("playing", now - 5), ("playing", now - 2), ("paused", now - 3)]
     for state, at in sent:  # each arrives late or twice
-        assert httpx.post(url, content=_signalwire("cp-sw", state, at)).status_code == 200
+        assert web.post(url, content=_signalwire("cp-sw", state, at)).status_code == 200
     assert ledger.get("cp-sw").state == "playing"  # type: ignore[union-attr]
     assert [e.type for e in ledger.events(control_id="cp-sw")] == ["playing", "paused", "playing"]
-    httpx.post(url, content=_signalwire("cp-sw", "finished", now - 1))
-    httpx.post(url, content=_signalwire("cp-sw", "playing", now))  # later, but the playback has ended
+    web.post(url, content=_signalwire("cp-sw", "finished", now - 1))
+    web.post(url, content=_signalwire("cp-sw", "playing", now))  # later, but the playback has ended
     assert ledger.get("cp-sw").state == "finished"  # type: ignore[union-attr]
 
 
@@ -290,9 +289,24 @@ def _plays_and_stops(args: tuple[dict[str, str], str, int]) -> list[str]:
     return control_ids
 
 
-# 16 x 5 keeps this under 20 s on two cores (each play and stop is a whole CLI command, some 70 ms of CPU);
+# 16 processes at once, 2 plays and stops each: each command is a whole CLI run with its own database connections,
+# some 150 ms of CPU counting the server's, so 16 x 5 took 23 s of the machine's CPU, an eighth of the suite's.
 # benchmarks/shared_ledger.py runs the full 16 x 100 (or: CALLPLAY_TEST_PLAYS_EACH=100 pytest -k many_processes).
-PROCESSES, PLAYS_EACH = 16, int(os.environ.get("CALLPLAY_TEST_PLAYS_EACH", "5"))
+PROCESSES, PLAYS_EACH = 16, int(os.environ.get("CALLPLAY_TEST_PLAYS_EACH", "2"))
+# What every child would import for itself (the SDK, the PostgreSQL driver): imported once, in the forkserver.
+PRELOAD = [
+    "callplay.cli",
+    "callplay.cli.play",
+    "callplay.cli.control",
+    "callplay.core.play",
+    "callplay.core.control",
+    "callplay.live",
+    "callplay.play_items",
+    "callplay.ledger_pg",
+    "callplay.providers.signalwire",
+    "psycopg",
+    "signalwire.rest",
+]
 
 
 def test_many_processes_playing_and_stopping_lose_and_duplicate_nothing(
@@ -302,7 +316,7 @@ def test_many_processes_playing_and_stopping_lose_and_duplicate_nothing(
     calls = [new_call() for _ in range(PROCESSES)]
     # Forked from a server that has imported the CLI once (not from this process: its threads run the emulator).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["callplay.cli", "callplay.cli.play", "callplay.cli.control"])
+    context.set_forkserver_preload(PRELOAD)
     with context.Pool(PROCESSES) as pool:
         started = pool.map(_plays_and_stops, [(env, call, PLAYS_EACH) for call in calls])
     everyone = [cid for ids in started for cid in ids]

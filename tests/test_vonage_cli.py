@@ -26,7 +26,9 @@ from tests.conftest import (
     free_port,
     run_cli,
     spawn_cli,
+    tls_context,
     wait_until,
+    web,
 )
 from tests.conftest import media_url as media
 
@@ -269,7 +271,6 @@ def test_the_ledger_never_holds_the_key(emulator: EmulatorServer, config_file: P
 
 def create_call(config_file: Path, event_url: str) -> str:
     """POST /v1/calls as an application would (RS256 JWT), with the given event_url."""
-    import ssl
     import uuid
 
     import jwt
@@ -279,12 +280,10 @@ def create_call(config_file: Path, event_url: str) -> str:
     claims = {"application_id": table["application_id"], "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
     token = jwt.encode(claims, Path(table["private_key"]).read_text(), algorithm="RS256")
     body = {"to": [{"type": "phone", "number": "447700900000"}], "ncco": [], "event_url": [event_url]}
-    resp = httpx.post(
-        f"https://{table['api_host']}/v1/calls",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        verify=ssl.create_default_context(cafile=table["ca_file"]),
-    )
+    with httpx.Client(verify=tls_context(table["ca_file"])) as client:
+        resp = client.post(
+            f"https://{table['api_host']}/v1/calls", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
     assert resp.status_code == 201, resp.text
     return str(resp.json()["uuid"])
 
@@ -322,10 +321,8 @@ def test_events_listen_records_signed_vonage_events_and_rejects_forged_ones(
     events = wait_until(listed)
     assert sorted(e["type"] for e in events) == ["answered", "ringing", "started"]
     forged = {"uuid": leg, "status": "completed", "timestamp": "2026-01-01T00:00:00.000Z"}
-    unsigned = httpx.post(url, content=json.dumps(forged))
+    unsigned = web.post(url, content=json.dumps(forged))
     assert unsigned.status_code == 401
     tampered_headers = face.signed_headers({**forged, "status": "answered"})
-    assert (
-        httpx.post(url, content=json.dumps(forged, separators=(",", ":")), headers=tampered_headers).status_code == 401
-    )
+    assert web.post(url, content=json.dumps(forged, separators=(",", ":")), headers=tampered_headers).status_code == 401
     assert len(listed()) == 3  # neither forgery was recorded

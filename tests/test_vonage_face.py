@@ -3,9 +3,9 @@ callplay's parser for Vonage's signed event webhooks."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import ssl
 import stat
 import time
 import uuid
@@ -23,7 +23,7 @@ from callplay.events import EventRejected
 from callplay.events import vonage as vonage_events
 from callplay.events.receiver import EventReceiver
 from callplay.ledger import Ledger
-from tests.conftest import emulator_call, media_url, wait_until
+from tests.conftest import emulator_call, media_url, tls_context, wait_until, web
 
 PROFILE = "emulator-vonage"
 
@@ -46,14 +46,22 @@ def app_token(emulator: EmulatorServer, key_pem: str | None = None, **claims: An
     body.update(claims)
     body = {k: v for k, v in body.items() if v is not None}
     key = key_pem if key_pem is not None else Path(table["private_key"]).read_text()
-    return jwt.encode(body, key, algorithm="RS256")
+    return jwt.encode(body, signing_key(key), algorithm="RS256")
+
+
+@functools.cache
+def signing_key(pem: str) -> Any:
+    """The private key, parsed once: parsing checks the key, some 50 ms each time on a slow machine."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
 @pytest.fixture
 def api(emulator: EmulatorServer) -> Iterator[Callable[..., httpx.Response]]:
     """Requests to the Vonage face over TLS, trusting the emulator's CA, with a valid JWT unless told."""
     table = profile_table(emulator)
-    tls = ssl.create_default_context(cafile=table["ca_file"])
+    tls = tls_context(table["ca_file"])
     client = httpx.Client(base_url=f"https://{table['api_host']}", verify=tls, timeout=30)
 
     def send(method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
@@ -125,7 +133,7 @@ def test_bind_accepts_given_credentials() -> None:
 
 
 def test_plain_http_is_refused(emulator: EmulatorServer, call_id: str) -> None:
-    resp = httpx.get(f"{emulator.http_url}/v1/calls/{call_id}", headers={"Authorization": "Bearer x"})
+    resp = web.get(f"{emulator.http_url}/v1/calls/{call_id}", headers={"Authorization": "Bearer x"})
     assert "https" in assert_problem(resp, 403)["detail"]
 
 
@@ -281,7 +289,7 @@ def test_talk_lasts_as_long_as_its_text(
 
 
 def test_fault_injection_uses_vonage_error_bodies(emulator: EmulatorServer, api: Callable[..., httpx.Response]) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3}).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 3}).raise_for_status()
     resp = api("GET", "/v1/calls/anything")
     assert assert_problem(resp, 429)["title"] == "Too Many Requests"
     assert resp.headers["retry-after"] == "3"

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from callplay.core.checks import check_request, check_verb
@@ -20,7 +19,7 @@ from callplay.emulator.app import EmulatorServer
 from callplay.errors import ConfigError, ProviderRejected, ProviderUnavailable, UnsupportedError, UsageError
 from callplay.model import Audio, PlaybackRecord, PlayRequest, Silence, Ssml, Tts, now_iso
 from callplay.providers.vonage import VonageProvider, VonageSettings, db_to_level, level_to_db
-from tests.conftest import emulator_call
+from tests.conftest import emulator_call, web
 
 PROFILE = "emulator-vonage"
 
@@ -216,7 +215,7 @@ def test_a_float_wav_is_not_played(emulator: EmulatorServer, provider: VonagePro
     buf = io.BytesIO()
     sf.write(buf, np.zeros(8000), 8000, subtype="FLOAT", format="WAV")
     name = f"float-{call_id}.wav"
-    httpx.put(f"{emulator.http_url}/_emulator/media/{name}", content=buf.getvalue()).raise_for_status()
+    web.put(f"{emulator.http_url}/_emulator/media/{name}", content=buf.getvalue()).raise_for_status()
     provider.play(call_id, PlayRequest([Audio(media_url(emulator, name))]))
     assert sim(emulator, call_id, "stream")["state"] == "failed"
 
@@ -229,7 +228,7 @@ def test_play_on_an_unknown_call_is_rejected(provider: VonageProvider) -> None:
 
 
 def test_play_on_a_completed_call_is_rejected(emulator: EmulatorServer, provider: VonageProvider, call_id: str) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     with pytest.raises(ProviderRejected) as err:
         provider.play(call_id, PlayRequest([Tts("hello")]))
     assert "400" in err.value.message and "completed" in err.value.message
@@ -378,7 +377,7 @@ def test_status_reads_the_call_resource(emulator: EmulatorServer, provider: Vona
     assert leg.detail == {"to": "phone:447700900123", "from": "phone:447700900456"}
     assert status.detail["conversation_uuid"].startswith("CON-")
     assert "callplay's record" in status.notes[0]
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     assert provider.status(call_id).state == "completed"
 
 
@@ -503,11 +502,11 @@ def test_server_errors_are_unavailable_and_rate_limits_say_when_to_retry(
     emulator: EmulatorServer, provider: VonageProvider, call_id: str
 ) -> None:
     faults = f"{emulator.http_url}/_emulator/faults"
-    httpx.post(faults, json={"error_rate": 1.0, "error_status": 503}).raise_for_status()
+    web.post(faults, json={"error_rate": 1.0, "error_status": 503}).raise_for_status()
     with pytest.raises(ProviderUnavailable):
         provider.status(call_id)
     # 429 is "unavailable" (exit 6), and a Retry-After beyond what callplay waits for is reported at once.
-    httpx.post(faults, json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 70}).raise_for_status()
+    web.post(faults, json={"error_rate": 0.0, "rate_limit": 1, "retry_after": 70}).raise_for_status()
     with pytest.raises(ProviderUnavailable) as err:
         provider.status(call_id)
     assert err.value.hint == "retry in 70 s"

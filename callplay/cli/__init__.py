@@ -7,11 +7,9 @@ Nothing imported here may import a provider SDK (tests check `callplay --help` w
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import typer
@@ -124,26 +122,10 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
+def _signals_as_interrupt() -> AbstractContextManager[None]:
     """SIGINT and SIGTERM raise KeyboardInterrupt for the length of one main() call (the core stops what it
     started on one); the previous handlers are back afterwards (callplay._entry's, or a test runner's)."""
-    if threading.current_thread() is not threading.main_thread():  # signals are not ours to take there
-        yield
-        return
-    # A signal ignored by whoever started us (a background job in a script, nohup) stays ignored.
-    # The handlers to put back are read before any is replaced: a signal that raises KeyboardInterrupt
-    # between installing one handler and noting the one it replaced must not leave ours installed.
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    taken = [signum for signum, handler in previous.items() if handler is not signal.SIG_IGN]
-    try:
-        for signum in taken:
-            signal.signal(signum, _interrupt)
-        yield
-    finally:
-        for signum in taken:
-            handler = previous[signum]
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    return interrupts.handled_by(_interrupt)
 
 
 def _exit_code(code: object) -> int:

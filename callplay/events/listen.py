@@ -157,36 +157,32 @@ def _serve(
     deadline = None if timeout is None else time.monotonic() + timeout
     stopped = "signal"
     try:  # from the moment it may accept a callback: a signal from here on is a graceful stop
-        receiver.start()
-        paths = [
-            PathInfo(
-                name,
-                receiver.url(name),
-                receiver.mode(name),
-                provider_class(name).capabilities.callback_auth,
-                provider_class(name).capabilities.callback_secret_setting,
-                found.profiles.get(name, []),
-            )
-            for name in PROVIDER_NAMES
-        ]
-        warnings = [*_exposure_warning(receiver.host, paths), *found.warnings]
-        on_ready(ListenReady(paths, warnings))
-        _log_ready(receiver, paths, warnings, log_format)
-        while True:
-            if count is not None and tally.count >= count:
-                stopped = "count"
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                stopped = "timeout"
-                break
-            time.sleep(0.1)
-            interrupts.raise_if_pending()  # a signal whose KeyboardInterrupt Python dropped
-    except KeyboardInterrupt:  # SIGTERM or Ctrl-C (callplay.cli turns both into this)
-        interrupts.clear()  # handled: only a second signal from here on means "at once"
-        log.info("stopping: finishing the requests in flight", extra={"event": "stopping"})
+        # Signals are noted, not raised, while it starts and serves: raised into the imports below they
+        # would come out as other errors (or be lost); the loop sees one within 0.1 s.
+        with interrupts.deferred():
+            receiver.start()
+            paths = [
+                PathInfo(
+                    name,
+                    receiver.url(name),
+                    receiver.mode(name),
+                    provider_class(name).capabilities.callback_auth,
+                    provider_class(name).capabilities.callback_secret_setting,
+                    found.profiles.get(name, []),
+                )
+                for name in PROVIDER_NAMES
+            ]
+            warnings = [*_exposure_warning(receiver.host, paths), *found.warnings]
+            on_ready(ListenReady(paths, warnings))
+            _log_ready(receiver, paths, warnings, log_format)
+            stopped = _until_stopped(tally, count, deadline)
+    except KeyboardInterrupt:  # from a handler not ours (a test runner's, in-process)
+        stopped = "signal"
     except BaseException:  # a failure of our own (a closed stdout, say): nothing to finish gracefully for
         receiver.force_stop()
         raise
+    if stopped == "signal":
+        log.info("stopping: finishing the requests in flight", extra={"event": "stopping"})
     _stop(receiver, tally)
     counts = {"received": tally.count, "rejected": receiver.rejected}
     log.info(
@@ -202,9 +198,22 @@ def _serve(
     return ListenResult(tally.count, receiver.rejected, urls, modes, stopped)
 
 
+def _until_stopped(tally: _Tally, count: int | None, deadline: float | None) -> str:
+    """Serve until --count events, the --timeout deadline or a signal; which of them it was."""
+    while not interrupts.pending():
+        if count is not None and tally.count >= count:
+            return "count"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        time.sleep(0.1)
+    interrupts.clear()  # handled: only a second signal from here on means "at once"
+    return "signal"
+
+
 def _stop(receiver: EventReceiver, tally: _Tally) -> None:
     """Stop gracefully; a second signal meanwhile stops at once, and that is an interruption (exit 130)."""
     try:
+        interrupts.raise_if_pending()  # a second one while the handlers were being put back
         receiver.stop(grace=SHUTDOWN_GRACE_S)
     except KeyboardInterrupt:
         receiver.force_stop()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,14 @@ DISPLAY = FACTS.display_name
 CALL_STATUS_NOTE = (
     "Amazon Chime SDK has no call status API: the call's state is visible only to the SIP media application's Lambda"
 )
+# Clients this process has made, for profiles whose keys are in the profile itself (no file or environment
+# variable can change them under us). Making a botocore client costs some 80 ms of CPU (its service model
+# parsed, 700 event handlers registered) and a client is thread-safe, so a process that makes several providers
+# (a library user, the in-process test suite) makes each client once.
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS_MAX = 32
+_CLIENTS_LOCK = threading.Lock()
+
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
@@ -510,6 +519,29 @@ class ChimeProvider:
     def _client(self, service: str) -> Any:
         if service in self._clients:
             return self._clients[service]
+        key = self._client_key(service)
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(key) if key is not None else None
+        if client is None:
+            client = self._new_client(service)
+            if key is not None:
+                with _CLIENTS_LOCK:
+                    if len(_CLIENTS) >= _CLIENTS_MAX:
+                        _CLIENTS.clear()
+                    _CLIENTS[key] = client
+        self._clients[service] = client
+        return client
+
+    def _client_key(self, service: str) -> tuple[Any, ...] | None:
+        """What makes a client this process may share; None when the credentials come from elsewhere."""
+        s = self.settings
+        if not (s.aws_access_key_id and s.aws_secret_access_key) or s.aws_profile:
+            return None
+        secret = hashlib.sha256(f"{s.aws_secret_access_key}\0{s.aws_session_token}".encode()).hexdigest()
+        endpoint = s.s3_endpoint_url if service == "s3" else s.endpoint_url
+        return (service, endpoint, s.region, s.aws_access_key_id, secret, s.timeout, s.ca_bundle, s.s3_endpoint_url)
+
+    def _new_client(self, service: str) -> Any:
         from botocore.config import Config
 
         s = self.settings
@@ -526,13 +558,11 @@ class ChimeProvider:
         )
         endpoint = s.s3_endpoint_url if s3 else s.endpoint_url
         try:
-            client = self._boto_session().client(
+            return self._boto_session().client(
                 service, endpoint_url=endpoint or None, config=config, verify=s.ca_bundle or None
             )
         except Exception as exc:  # botocore raises a variety here (bad endpoint URL, unknown region)
             raise self._mapped(exc, what=f"{service} client") from None
-        self._clients[service] = client
-        return client
 
     def _boto_session(self) -> Any:
         if self._session is not None:

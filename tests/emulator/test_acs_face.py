@@ -50,7 +50,7 @@ from callplay.emulator.acs import (
 )
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.state import World
-from tests.conftest import run_cli
+from tests.conftest import run_cli, web
 
 EMPTY_HASH = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 KAT_KEY = "pw=="
@@ -146,7 +146,7 @@ def media(emulator: EmulatorServer, name: str) -> str:
 
 
 def sim_call(emulator: EmulatorServer, call_id: str) -> dict[str, Any]:
-    resp = httpx.get(f"{emulator.http_url}/_emulator/calls/{call_id}")
+    resp = web.get(f"{emulator.http_url}/_emulator/calls/{call_id}")
     resp.raise_for_status()
     return dict(resp.json())
 
@@ -164,7 +164,7 @@ def play_url(emulator: EmulatorServer, call_id: str, action: str = "play") -> st
 
 def signed_post(emulator: EmulatorServer, key: str, url: str, body: bytes) -> httpx.Response:
     headers = {**signed_headers(key, "POST", url, body), "content-type": "application/json"}
-    return httpx.post(url, content=body, headers=headers)
+    return web.post(url, content=body, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------- HMAC (pure)
@@ -501,13 +501,13 @@ def test_cache_id_reuses_the_first_download(
 ) -> None:
     name = f"acs-cache-{uuid.uuid4().hex}.wav"
     put = f"{emulator.http_url}/_emulator/media/{name}"
-    httpx.put(put, content=wav_bytes(16000, 1, 0.5), headers={"content-type": "audio/wav"}).raise_for_status()
+    web.put(put, content=wav_bytes(16000, 1, 0.5), headers={"content-type": "audio/wav"}).raise_for_status()
     cache_id = uuid.uuid4().hex
     first, cached, uncached = receiver.url(), receiver.url(), receiver.url()
     conn.play_media(FileSource(put, play_source_cache_id=cache_id), operation_callback_url=first)
     assert types(receiver.wait_types(first, 2)) == ["PlayStarted", "PlayCompleted"]
     # Replace the file with one ACS refuses: the cached entry still plays, a fresh download fails.
-    httpx.put(put, content=wav_bytes(44100, 2, 0.5), headers={"content-type": "audio/wav"}).raise_for_status()
+    web.put(put, content=wav_bytes(44100, 2, 0.5), headers={"content-type": "audio/wav"}).raise_for_status()
     conn.play_media(FileSource(put, play_source_cache_id=cache_id), operation_callback_url=cached)
     assert types(receiver.wait_types(cached, 2)) == ["PlayStarted", "PlayCompleted"]
     conn.play_media(FileSource(put), operation_callback_url=uncached)
@@ -519,9 +519,7 @@ def test_call_callback_uri_is_used_without_an_operation_callback(
 ) -> None:
     url = receiver.url()
     call_id = f"call-{uuid.uuid4().hex[:10]}"
-    resp = httpx.post(
-        f"{emulator.http_url}/_emulator/calls", json={"id": call_id, "data": {"acs": {"callbackUri": url}}}
-    )
+    resp = web.post(f"{emulator.http_url}/_emulator/calls", json={"id": call_id, "data": {"acs": {"callbackUri": url}}})
     resp.raise_for_status()
     conn = client.get_call_connection(call_id)
     conn.play_media(TextSource(text="no per-operation URL"), operation_context="cp-callcb")
@@ -533,7 +531,7 @@ def test_percent_encoded_call_id_is_signed_and_found(
     emulator: EmulatorServer, client: CallAutomationClient, receiver: Receiver
 ) -> None:
     call_id = f"a b/c:{uuid.uuid4().hex[:8]}"
-    httpx.post(f"{emulator.http_url}/_emulator/calls", json={"id": call_id}).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls", json={"id": call_id}).raise_for_status()
     url = receiver.url()
     client.get_call_connection(call_id).play_media(TextSource(text="odd id"), operation_callback_url=url)
     events = receiver.wait_types(url, 2)
@@ -547,7 +545,7 @@ def test_hangup_sends_call_disconnected_instead_of_a_play_event(
     url = receiver.url()
     conn.play_media(TextSource(text="x" * 600), operation_context="cp-hang", operation_callback_url=url)
     receiver.wait_types(url, 1)
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     assert types(receiver.wait_types(url, 2)) == ["PlayStarted", "CallDisconnected"]
 
 
@@ -567,10 +565,10 @@ def test_tampered_body_is_401(emulator: EmulatorServer, access_key: str, call_id
     url = play_url(emulator, call_id)
     body = b'{"playSources": [{"kind": "text", "text": {"text": "hi"}}], "playTo": []}'
     headers = {**signed_headers(access_key, "POST", url, body), "content-type": "application/json"}
-    resp = httpx.post(url, content=body.replace(b"hi", b"ho"), headers=headers)
+    resp = web.post(url, content=body.replace(b"hi", b"ho"), headers=headers)
     assert resp.status_code == 401
     assert resp.json() == {"error": {"code": "7509", "message": "HMAC-SHA256 validation failed"}}
-    assert httpx.post(url, content=body, headers=headers).status_code == 202  # the untouched one passes
+    assert web.post(url, content=body, headers=headers).status_code == 202  # the untouched one passes
 
 
 def test_unknown_call_is_404_8522(client: CallAutomationClient) -> None:
@@ -624,7 +622,7 @@ def test_play_to_a_participant_is_accepted(
 
 
 def test_disconnected_call_is_400_8528(emulator: EmulatorServer, conn: CallConnectionClient, call_id: str) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/calls/{call_id}/hangup").raise_for_status()
     with pytest.raises(HttpResponseError) as info:
         conn.play_media(TextSource(text="too late"))
     assert info.value.status_code == 400
@@ -640,7 +638,7 @@ def test_api_version_missing_or_unknown_is_400(
     emulator: EmulatorServer, access_key: str, call_id: str, query: str, code: str
 ) -> None:
     url = f"{emulator.http_url}/calling/callConnections/{call_id}{query}"
-    resp = httpx.get(url, headers=signed_headers(access_key, "GET", url))
+    resp = web.get(url, headers=signed_headers(access_key, "GET", url))
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == code
 
@@ -697,7 +695,7 @@ def streaming_state(conn: CallConnectionClient) -> object:
 
 
 def test_injected_rate_limit_answers_in_acs_shape(emulator: EmulatorServer, conn: CallConnectionClient) -> None:
-    httpx.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 7}).raise_for_status()
+    web.post(f"{emulator.http_url}/_emulator/faults", json={"rate_limit": 1, "retry_after": 7}).raise_for_status()
     with pytest.raises(HttpResponseError) as info:
         conn.get_call_properties()
     assert info.value.status_code == 429

@@ -7,7 +7,6 @@ model's `.*\\S.*` pattern on path IDs. SignalWire: `links.first` on the voice lo
 
 from __future__ import annotations
 
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from callplay.emulator.acs import API_VERSION, date_problem, signed_headers
 from callplay.emulator.app import EmulatorServer
-from tests.conftest import CliResult, emulator_call, wait_until
+from tests.conftest import CliResult, emulator_call, tls_context, wait_until, web
 
 PHONE = "4:+14255550123"  # a participant of every call the admin API makes (state.DEFAULT_PARTICIPANTS)
 AGENT = "8:acs:emulator-agent-0001"
@@ -94,7 +93,7 @@ def test_hold_body_is_checked_against_the_rest_definition(
     url = f"{emulator.http_url}/calling/callConnections/{call_id}:hold?api-version={API_VERSION}"
     body = b'{"participant": {"rawId": "4:+14255550123"}}'  # not targetParticipant
     headers = {**signed_headers(profile(emulator, "acs")["access_key"], "POST", url, body), "content-type": "x"}
-    resp = httpx.post(url, content=body, headers=headers)
+    resp = web.post(url, content=body, headers=headers)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "8523"
     assert on_hold(conn)[PHONE] is False
 
@@ -170,7 +169,7 @@ def test_a_signed_request_with_a_bad_date_is_401_in_acs_shape(
     headers = signed_headers(key, "GET", url, date=date or "")
     if date is None:  # signed without the header: the signature cannot hold either
         del headers["x-ms-date"]
-    resp = httpx.get(url, headers=headers)
+    resp = web.get(url, headers=headers)
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == "7509"
     assert set(resp.json()) == {"error"} and set(resp.json()["error"]) == {"code", "message"}
@@ -182,7 +181,7 @@ def test_a_signed_request_with_a_bad_date_is_401_in_acs_shape(
 @pytest.fixture
 def vonage_get(emulator: EmulatorServer, call_id: str) -> Iterator[Callable[[str], httpx.Response]]:
     table = profile(emulator, "vonage")
-    tls = ssl.create_default_context(cafile=table["ca_file"])
+    tls = tls_context(table["ca_file"])
     client = httpx.Client(base_url=f"https://{table['api_host']}", verify=tls, timeout=30)
 
     def get(token: str) -> httpx.Response:
@@ -374,9 +373,9 @@ def test_voice_log_list_has_links_first(emulator: EmulatorServer, call_id: str) 
     table = profile(emulator, "signalwire")
     auth = (table["project"], table["token"])
     url = f"{emulator.http_url}/api/voice/logs"
-    links = httpx.get(url, params={"page_size": 50}, auth=auth).json()["links"]
+    links = web.get(url, params={"page_size": 50}, auth=auth).json()["links"]
     assert links["self"].endswith("/api/voice/logs?page_size=50")
     assert links["first"] == links["self"]
-    paged = httpx.get(url, params={"page_number": 0, "page_size": 50, "page_token": "PA1"}, auth=auth).json()
+    paged = web.get(url, params={"page_number": 0, "page_size": 50, "page_token": "PA1"}, auth=auth).json()
     assert paged["links"]["first"].endswith("/api/voice/logs?page_size=50")
     assert not {"next", "prev"} & set(paged["links"])  # every log is on the one page
