@@ -9,6 +9,7 @@ cost, os._exit, closed pipes) or that need the CLI running beside the test (even
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import io
 import json
@@ -36,7 +37,7 @@ import pytest
 from callplay.cli import main
 from callplay.emulator.app import EmulatorServer
 from callplay.emulator.state import World
-from tests.pgcluster import PG_REQUIRED_ENV, ClusterFailed, PgCluster, pg_installed, throwaway_cluster
+from tests.pgcluster import PG_REQUIRED_ENV, ClusterFailed, PgCluster, pg_installed, start_cluster, stop_cluster
 
 T = TypeVar("T")
 
@@ -325,6 +326,7 @@ def wait_until(check: Callable[[], T], timeout: float = 30.0, *, describe: Calla
     """Poll until `check()` is truthy and return that value. A deadline against hangs, not a timing assertion;
     `describe()` says what was seen instead when the deadline passes."""
     deadline = time.monotonic() + timeout
+    pause = 0.005  # quick at first (most waits are short), then every 50 ms: some checks list a whole emulator
     while True:
         value = check()
         if value:
@@ -332,7 +334,8 @@ def wait_until(check: Callable[[], T], timeout: float = 30.0, *, describe: Calla
         if time.monotonic() >= deadline:
             seen = describe() if describe is not None else value
             raise AssertionError(f"the expected state was never reached in {timeout:g} s: {seen!r}")
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.05)
 
 
 def free_port() -> int:
@@ -359,20 +362,49 @@ def cli() -> Callable[..., CliResult]:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A throwaway PostgreSQL cluster for this test process (each xdist worker has its own, some 2 s to start):
-    initdb in a temporary folder, a Unix socket there and no TCP; stopped and removed after the session. No
-    PostgreSQL installed: the tests that need it skip, or fail where CALLPLAY_TEST_PG=required (CI)."""
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> PgCluster:
+    """One throwaway PostgreSQL cluster for the whole run, shared by the xdist workers (initdb and a start cost
+    some 2 s of CPU each): the first worker that needs it starts it, under a lock, and notes where it is in the
+    run's temporary folder; pytest_sessionfinish in the controlling process stops and removes it. initdb in a
+    temporary folder, a Unix socket there and no TCP. No PostgreSQL installed: the tests that need it skip, or
+    fail where CALLPLAY_TEST_PG=required (CI)."""
     if not pg_installed():
         reason = "PostgreSQL is not installed (no initdb): apt-get install postgresql"
         if os.environ.get(PG_REQUIRED_ENV) == "required":
             pytest.fail(f"{reason}, and {PG_REQUIRED_ENV}=required")
         pytest.skip(reason)
-    try:
-        with throwaway_cluster() as cluster:
-            yield cluster
-    except ClusterFailed as exc:
-        pytest.fail(str(exc))
+    noted = _run_folder(tmp_path_factory.getbasetemp()) / PG_NOTE
+    with (noted.parent / "pg.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if noted.exists():
+            return PgCluster(Path(noted.read_text()))
+        try:
+            cluster = start_cluster()
+        except ClusterFailed as exc:
+            pytest.fail(str(exc))
+        noted.write_text(str(cluster.socket_dir))
+        return cluster
+
+
+PG_NOTE = "pg-cluster"  # in the run's temporary folder: where the shared cluster is
+
+
+def _run_folder(basetemp: Path) -> Path:
+    """The temporary folder of the whole run: an xdist worker's basetemp is a folder in it."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controlling process (or the only one, with -n 0) stops the cluster a worker started, if any."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    noted = factory.getbasetemp() / PG_NOTE
+    if noted.exists():
+        stop_cluster(PgCluster(Path(noted.read_text())))
+        noted.unlink()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,8 +41,15 @@ class PgCluster:
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+        for attempt in range(10):
+            try:
+                with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+                    conn.execute(f"CREATE DATABASE {name}")
+                break
+            except psycopg.errors.ObjectInUse:  # template1 busy with another test process's CREATE DATABASE
+                if attempt == 9:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         return self.url(name)
 
 
@@ -62,8 +70,8 @@ def _as_server_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *argv] if os.geteuid() == 0 else argv
 
 
-@contextmanager
-def throwaway_cluster() -> Iterator[PgCluster]:
+def start_cluster() -> PgCluster:
+    """initdb and start a cluster in a new temporary folder (its socket_dir); stop_cluster removes it."""
     initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
     if not (initdb and pg_ctl):
         raise ClusterFailed("PostgreSQL is not installed (no initdb)")
@@ -89,9 +97,21 @@ def throwaway_cluster() -> Iterator[PgCluster]:
         told = stderr.decode(errors="replace") + (log.read_text(errors="replace")[-2000:] if log.exists() else "")
         shutil.rmtree(root, ignore_errors=True)
         raise ClusterFailed(f"could not start a throwaway PostgreSQL: {exc}: {told}") from None
+    return PgCluster(root)
+
+
+def stop_cluster(cluster: PgCluster) -> None:
+    """Stop the cluster start_cluster made and remove its folder."""
+    pg_ctl = pg_binary("pg_ctl") or "pg_ctl"
+    stop = [pg_ctl, "-D", str(cluster.socket_dir / "data"), "-m", "immediate", "-w", "stop"]
+    subprocess.run(_as_server_user(stop), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    shutil.rmtree(cluster.socket_dir, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[PgCluster]:
+    cluster = start_cluster()
     try:
-        yield PgCluster(root)
+        yield cluster
     finally:
-        stop = [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
-        subprocess.run(_as_server_user(stop), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+        stop_cluster(cluster)

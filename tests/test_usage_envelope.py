@@ -23,8 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
         (("loop", "c1", "--times", "many", "--output=json"), "loop", "invalid value for '--times': 'many'"),
         (("events", "list", "--nope", "-ojson"), "events list", "no such option: --nope"),
         (("no-such-command", "-o", "json"), "", "no such command 'no-such-command'"),
+        # The global option before anything else: no command takes it, and the envelope is still printed.
+        (("-o", "json", "--bogus"), "", "no such option: --bogus"),
+        (("-o", "json", "no-such-command"), "", "no such command 'no-such-command'"),
+        (("--output=json", "play", "c1", "--tts", "hi", "--bogus"), "play", "no such option: --bogus"),
     ],
-    ids=["missing-argument", "unknown-option", "bad-value-type", "subcommand", "unknown-command"],
+    ids=[
+        "missing-argument",
+        "unknown-option",
+        "bad-value-type",
+        "subcommand",
+        "unknown-command",
+        "leading-output-unknown-option",
+        "leading-output-unknown-command",
+        "leading-output-then-command",
+    ],
 )
 def test_click_usage_errors_print_the_envelope_with_json_output(
     args: tuple[str, ...], command: str, message: str

@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             code = _run(args, entry)
     except KeyboardInterrupt:  # one that got past the command and Typer
         code = int(ExitCode.INTERRUPTED)
+    except Exception:
+        if not interrupts.pending():
+            raise
+        code = int(ExitCode.INTERRUPTED)  # a Ctrl-C raised into an import, come out as another error
     finally:
         sys.excepthook = excepthook
     if code == ExitCode.INTERRUPTED and not _interrupt_reported():
@@ -187,7 +191,7 @@ def _run(args: list[str], entry: bool) -> int:
     if debug:
         os.environ[DEBUG_ENV] = "1"
     try:
-        return _invoke(given, entry and given == args)
+        return _invoke(given, entry and given == args, args)
     finally:
         if debug and not entry:  # an in-process caller gets its environment back
             if saved is None:
@@ -196,8 +200,9 @@ def _run(args: list[str], entry: bool) -> int:
                 os.environ[DEBUG_ENV] = saved
 
 
-def _invoke(args: list[str], entry: bool) -> int:
-    """The app, not in click's standalone mode: a usage error comes here, to be told in the output format."""
+def _invoke(args: list[str], entry: bool, typed: Sequence[str]) -> int:
+    """The app, not in click's standalone mode: a usage error comes here, to be told in the output format the
+    user `typed` (`args` has the global options moved after the command, or dropped when there is none)."""
     try:
         # For the real process Typer reads sys.argv and detects the program name itself (and expands wildcards
         # on Windows, as cmd.exe does not); an in-process call is "callplay" in usage lines.
@@ -217,7 +222,7 @@ def _invoke(args: list[str], entry: bool) -> int:
             raise
         from callplay.cli.usage import report_usage_error
 
-        return report_usage_error(err, args)
+        return report_usage_error(err, typed)
     # Not standalone, Typer returns the exit code a command raised with typer.Exit, or what it returned (None).
     return result if isinstance(result, int) else 0
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from callplay import interrupts
 from callplay.core import fanout_limits as limits
 from callplay.errors import CallplayError, ExitCode
 from callplay.output import OUTPUT_MODES
@@ -145,9 +146,11 @@ def run(
     except Exception as exc:  # a bug, or a fault we did not foresee: still one line, exit 1
         from callplay.retry import chain
 
-        if any(isinstance(e, KeyboardInterrupt) for e in chain(exc)):
-            # Python wraps an exception raised while a class is built (a Ctrl-C during an import's dataclass)
-            # in RuntimeError: still an interrupt, exit 130.
+        if interrupts.pending() or any(isinstance(e, KeyboardInterrupt) for e in chain(exc)):
+            # A Ctrl-C raised into an import comes out as another error: Python wraps one raised while a class
+            # is built (an import's dataclass) in RuntimeError, pydantic-core reports one raised while it builds
+            # a model's schema as a SchemaError with the interrupt only in its text. The signal handler noted
+            # the signal: still an interrupt, exit 130.
             _interrupted(command, mode)
         if os.environ.get("CALLPLAY_DEBUG") == "1":
             raise
