@@ -854,6 +854,8 @@ OTHER_ROWS = [
     case(("play", "c1", "--tts", "hi", "-o"), USAGE, id="output-no-value-after"),
     case(("--output=", "play", "c1", "--tts", "hi"), USAGE, id="global-output-empty"),
     case(("-o", "json"), USAGE, id="global-option-no-command"),
+    case(("-o", "json", "--bogus"), USAGE, id="global-output-then-unknown-option"),
+    case(("-o", "json", "no-such-command"), USAGE, id="global-output-then-unknown-command"),
     case(("-o", "yaml", "play", "c1", "--tts", "hi", "--dry-run"), USAGE, id="global-output-unknown"),
     case(("-p", "emulator-acs", "chime", "lambda-package"), USAGE, id="global-profile-not-taken"),
     case(("-p", "no-such-profile", "play", "c1", "--tts", "hi", "--dry-run"), CONFIG, id="global-profile-unknown"),

@@ -176,8 +176,8 @@ def _serve(
             on_ready(ListenReady(paths, warnings))
             _log_ready(receiver, paths, warnings, log_format)
             stopped = _until_stopped(tally, count, deadline)
-    except KeyboardInterrupt:  # from a handler not ours (a test runner's, in-process)
-        stopped = "signal"
+    except KeyboardInterrupt:  # from a handler not ours (a test runner's, in-process): `stopped` stays "signal"
+        pass
     except BaseException:  # a failure of our own (a closed stdout, say): nothing to finish gracefully for
         receiver.force_stop()
         raise
