@@ -30,7 +30,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -66,6 +67,7 @@ log = logging.getLogger("callplay.fanout")
 
 FAILED_EVENT = "fanout-failed"  # the ledger event a failed call of a run leaves
 CONTROL_ACTIONS = ("stop", "pause", "resume", "volume")
+POLL_S = 0.1  # how soon a run notices a signal while its requests are in flight or paced
 
 OnResult = Callable[[CallOutcome], None]
 
@@ -105,12 +107,15 @@ def play_many(
             tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
             return _Run(s, action, concurrency, rate, on_result).run(tasks)
         receiver = start_receiver(s, request, wait.listen)  # points request.callback_url at itself
-        try:
-            tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
-            result = _Run(s, action, concurrency, rate, on_result).run(tasks)
-            return _waited(s, result, receiver, wait.timeout, watcher, concurrency, rate)
-        finally:
-            receiver.stop()
+        # Signals only noted from here, and taken where the run can act on them: one that raised between the
+        # requests and the wait (in the pool's shutdown, say) would leave every playback going (1 run in 40).
+        with interrupts.deferred():
+            try:
+                tasks = [_play_task(call_id, _own_copy(request)) for call_id in calls]
+                result = _Run(s, action, concurrency, rate, on_result).run(tasks)
+                return _waited(s, result, receiver, wait.timeout, watcher, concurrency, rate)
+            finally:
+                receiver.stop()
 
 
 def control_many(
@@ -249,6 +254,12 @@ class _Run:
         self._sessions: list[Session] = []
 
     def run(self, tasks: Sequence[_Task]) -> FanoutResult:
+        """Every task's outcome. A signal is only noted while the run goes (interrupts.deferred) and taken between
+        outcomes: raised anywhere, in the pool's shutdown say, it would lose what the run started."""
+        with interrupts.deferred():
+            return self._run(tasks)
+
+    def _run(self, tasks: Sequence[_Task]) -> FanoutResult:
         started = time.monotonic()
         self.budget.retries = retry.SharedBudget.for_calls(len(tasks)).retries
         outcomes: list[CallOutcome | None] = [None] * len(tasks)
@@ -270,6 +281,7 @@ class _Run:
             pool.shutdown(wait=True, cancel_futures=True)
             self._close()
             keep.close()
+        interrupted = interrupted or interrupts.pending()  # one noted after the last outcome came
         results = [o if o is not None else self._not_sent(t) for o, t in zip(outcomes, tasks, strict=True)]
         return FanoutResult(
             self.action,
@@ -283,16 +295,19 @@ class _Run:
     def _collect(
         self, futures: dict[Future[CallOutcome], int], outcomes: list[CallOutcome | None], tasks: Sequence[_Task]
     ) -> None:
-        for future in as_completed(futures):
-            i = futures[future]
-            if outcomes[i] is not None:
-                continue  # already taken before an interrupt
-            outcome = self._not_sent(tasks[i]) if future.cancelled() else future.result()
-            outcomes[i] = outcome
-            if self.on_result is not None:
-                self.on_result(outcome)
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait_for_futures(waiting, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = futures[future]
+                if outcomes[i] is not None:
+                    continue  # already taken before an interrupt
+                outcome = self._not_sent(tasks[i]) if future.cancelled() else future.result()
+                outcomes[i] = outcome
+                if self.on_result is not None:
+                    self.on_result(outcome)
             if not self.stop.is_set():
-                interrupts.raise_if_pending()  # a signal whose KeyboardInterrupt Python dropped in this thread
+                interrupts.raise_if_pending()  # a signal noted meanwhile: taken here, between outcomes
 
     def _drain(
         self, futures: dict[Future[CallOutcome], int], outcomes: list[CallOutcome | None], tasks: Sequence[_Task]
