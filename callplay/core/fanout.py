@@ -27,11 +27,11 @@ before the result comes back (`--rate 0`, NO_RATE_LIMIT: no pacing at all, only 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for_futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -252,6 +252,7 @@ class _Run:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[Session] = []
+        self._finished: queue.SimpleQueue[Future[CallOutcome]] = queue.SimpleQueue()
 
     def run(self, tasks: Sequence[_Task]) -> FanoutResult:
         """Every task's outcome. A signal is only noted while the run goes (interrupts.deferred) and taken between
@@ -268,6 +269,8 @@ class _Run:
         keep = _keep_open(self.s.ledger)
         try:
             futures = {pool.submit(self._one, task): i for i, task in enumerate(tasks)}
+            for future in futures:
+                future.add_done_callback(self._finished.put)
             try:
                 self._collect(futures, outcomes, tasks)
             except KeyboardInterrupt:
@@ -295,15 +298,18 @@ class _Run:
     def _collect(
         self, futures: dict[Future[CallOutcome], int], outcomes: list[CallOutcome | None], tasks: Sequence[_Task]
     ) -> None:
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait_for_futures(waiting, timeout=POLL_S, return_when=FIRST_COMPLETED)
-            for future in done:
-                i = futures[future]
-                if outcomes[i] is not None:
-                    continue  # already taken before an interrupt
+        # Each future puts itself in self._finished when done: one look per outcome (concurrent.futures.wait
+        # would look at every future still going each time, quadratic in the calls), and a poll every POLL_S.
+        left = outcomes.count(None)
+        while left:
+            try:
+                future = self._finished.get(timeout=POLL_S)
+            except queue.Empty:
+                future = None
+            if future is not None and outcomes[i := futures[future]] is None:
                 outcome = self._not_sent(tasks[i]) if future.cancelled() else future.result()
                 outcomes[i] = outcome
+                left -= 1
                 if self.on_result is not None:
                     self.on_result(outcome)
             if not self.stop.is_set():
