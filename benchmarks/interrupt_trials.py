@@ -68,6 +68,19 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def spawn_callplay(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """callplay as a process of its own, as a terminal would start it; its stderr is piped."""
+    return subprocess.Popen(
+        [*callplay_cmd(), *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -155,15 +168,7 @@ def run_trial(emu: Emulator, env: dict[str, str], provider: str, kind: str, when
     call_id = emu.new_call()
     profile = ["-p", f"emulator-{provider}"]
     wait = [] if provider in NO_WAIT else ["--wait", "--timeout", "600"]
-    proc = subprocess.Popen(
-        [*callplay_cmd(), "play", call_id, *source, *wait, *profile],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=default_sigint,
-    )
+    proc = spawn_callplay(["play", call_id, *source, *wait, *profile], env)
     deadline = time.monotonic() + 60
     while proc.poll() is None or not wait:
         call = emu.call(call_id)
