@@ -442,6 +442,8 @@ class FanoutResult:
         code = self.exit_code
         if code == 0:
             return None
+        if self.interrupted and code == ExitCode.INTERRUPTED:
+            return self._interrupted()
         first = next(r for r in self.failed if r.exit_code == code)
         failed = self.failed
         what = f"{len(failed)} of {len(self.results)} calls failed" if len(self.results) > 1 else "the call failed"
@@ -449,6 +451,31 @@ class FanoutResult:
         return reason.reworded(
             f"{what}: call {first.call_id} (profile {first.profile}): {reason.message}", ExitCode(code)
         )
+
+    def _interrupted(self) -> Any:
+        """What a Ctrl-C did to the run, in one line: the playbacks it stopped (--wait), the calls it never sent,
+        and the playbacks it could not stop, the first of which the hint says how to stop by hand."""
+        from callplay.errors import Interrupted
+
+        hit = [r for r in self.failed if r.failure is not None and r.failure.code == "interrupted"]
+        stopped = sum(1 for r in hit if r.control_id and r.state == "stopped")
+        unsent = sum(1 for r in hit if not r.control_id)
+        left = [r for r in hit if r.control_id and r.state != "stopped"]
+        parts = [f"{stopped} playback{'s' * (stopped != 1)} stopped"] if stopped else []
+        if unsent:
+            parts.append(f"{unsent} of {len(self.results)} calls not sent")
+        if left:
+            parts.append(f"{len(left)} not stopped")
+        message = "interrupted: " + ", ".join(parts) if parts else "interrupted"
+        hint: str | None
+        if left:
+            more = f" ({len(left) - 1} more in the table)" if len(left) > 1 else ""
+            hint = f"{left[0].failure.hint}{more}"
+        elif unsent:
+            hint = "nothing is left playing" if stopped else "run the command again for the calls not sent"
+        else:
+            hint = "nothing is left playing" if stopped else None
+        return Interrupted(message, hint)
 
     def to_dict(self) -> dict[str, Any]:
         failed = len(self.failed)

@@ -320,3 +320,48 @@ def test_a_signal_whose_keyboard_interrupt_was_lost_still_stops_the_run(
 def test_stop_all_with_an_unknown_profile_is_a_config_error(config_file: Path) -> None:
     with pytest.raises(ConfigError):
         fanout.stop_all(profile="no-such-profile")
+
+
+def _interrupted_run(*outcomes: tuple[str | None, str | None, bool]) -> Any:
+    """A run interrupted by Ctrl-C: (control ID, state, ok) per call, each failed call failed as the run fails it."""
+    from callplay.errors import Interrupted
+    from callplay.model import FanoutResult
+
+    def outcome(i: int, control_id: str | None, state: str | None, ok: bool) -> CallOutcome:
+        if ok:
+            return CallOutcome(f"c{i}", SW, "signalwire", True, control_id, state)
+        if control_id is None:
+            failure = fanout._not_sent()
+        elif state == "stopped":
+            failure = Interrupted("interrupted: stopped", "nothing is left playing")
+        else:
+            failure = Interrupted("interrupted, and stopping it failed: 503", f"stop it by hand: callplay stop c{i}")
+        return CallOutcome(f"c{i}", SW, "signalwire", False, control_id, state, failure)
+
+    return FanoutResult("loop", [outcome(i, *o) for i, o in enumerate(outcomes)], interrupted=True)
+
+
+def test_an_interrupted_run_says_in_one_line_what_the_interrupt_did() -> None:
+    stopped, unsent = ("cp-1", "stopped", False), (None, None, False)
+    kept, sent = ("cp-2", "playing", False), ("cp-3", "playing", True)
+    every = _interrupted_run(stopped, stopped, stopped).failure
+    assert (every.message, every.hint, every.exit_code) == (
+        "interrupted: 3 playbacks stopped",
+        "nothing is left playing",
+        ExitCode.INTERRUPTED,
+    )
+    partly = _interrupted_run(stopped, unsent, unsent).failure
+    assert (partly.message, partly.hint) == (
+        "interrupted: 1 playback stopped, 2 of 3 calls not sent",
+        "nothing is left playing",
+    )
+    # Without --wait the calls sent play on, as asked: only those not sent failed.
+    plain = _interrupted_run(sent, unsent).failure
+    assert (plain.message, plain.hint) == (
+        "interrupted: 1 of 2 calls not sent",
+        "run the command again for the calls not sent",
+    )
+    left = _interrupted_run(stopped, kept, kept).failure
+    assert left.message == "interrupted: 1 playback stopped, 2 not stopped"
+    assert left.hint == "stop it by hand: callplay stop c1 (1 more in the table)"
+    assert all(len(f"error: {f.message}") <= 80 for f in (every, partly, plain, left))

@@ -185,7 +185,7 @@ def test_loop_with_wait_interrupted_leaves_nothing_playing(
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith("error: 25 of 25 calls failed") and "interrupted" in errors[0]
+    assert errors == ["error: interrupted: 25 playbacks stopped"] and "hint: nothing is left playing" in err
     assert still_playing(any_call, ids) == []
 
 

@@ -550,11 +550,11 @@ def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | Non
         outcome.ok = False
         if stop.ok:
             outcome.state = stop.state
-            outcome.failure = Interrupted(f"interrupted: playback {cid} stopped", "nothing is left playing")
+            outcome.failure = Interrupted("interrupted: stopped", "nothing is left playing")  # its ID has a column
         else:
             reason = stop.failure.message if stop.failure is not None else "unknown"
             outcome.failure = Interrupted(
-                f"interrupted, and stopping playback {cid} failed: {reason}",
+                f"interrupted, and stopping it failed: {reason}",
                 f"stop it by hand: callplay stop {call} --control-id {cid}",
             )
 
