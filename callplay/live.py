@@ -260,6 +260,8 @@ class ManyWatcher(_Lines):
         self.done = self.failed = 0
         self.waited: dict[str, str] = {}  # control ID -> its state, for the playbacks waited for
         self.ended_ok = self.ended_failed = 0
+        self.to_stop: int | None = None  # interrupted: the playbacks the run stops
+        self.stops_done = self.stops_failed = 0
 
     def result(self, outcome: CallOutcome) -> None:
         self.done += 1
@@ -279,6 +281,13 @@ class ManyWatcher(_Lines):
             self.ended_failed += 1
         if outcome.control_id in self.waited and outcome.state:
             self.waited[outcome.control_id] = outcome.state
+
+    def stopping(self, count: int) -> None:
+        self.to_stop = count
+
+    def stopped(self, outcome: CallOutcome) -> None:
+        self.stops_done += 1
+        self.stops_failed += not outcome.ok
 
     @property
     def playing(self) -> int:
@@ -330,6 +339,11 @@ class _ManyPlain(ManyWatcher):
             reason = outcome.failure.message if outcome.failure is not None else "failed"
             self._write(lambda: _err_line(f"failed {outcome.call_id} ({outcome.profile}): {reason}"))
 
+    def stopping(self, count: int) -> None:
+        super().stopping(count)
+        if count:
+            self._write(lambda: _err_line(f"interrupted: stopping {count} playbacks ({AGAIN})"))
+
     def _line(self, clock: str, state: str, call_id: str, control_id: str) -> None:
         cells = f"{clock:<8}  {state:<{STATE_WIDTH}}  {call_id}  {control_id}  ({self.counts()})"
         self._write(lambda: _err_line(cells))
@@ -360,6 +374,8 @@ class _ManyBars(ManyWatcher):
         )
         self.command = command
         self.sending: Any = None
+        self.stop_task: Any = None
+        self.interrupted_at: float | None = None
 
     def _start(self) -> None:
         """The bars appear with the first call's result: a run refused before it sends anything (a usage error,
@@ -387,6 +403,18 @@ class _ManyBars(ManyWatcher):
         if self.wait_task is not None:
             self.progress.update(self.wait_task, completed=self.ended_ok + self.ended_failed)
 
+    def stopping(self, count: int) -> None:
+        super().stopping(count)
+        self.interrupted_at = time.monotonic()  # the wait's clock stops
+        if count:
+            self._start()
+            self.stop_task = self.progress.add_task("stopping", total=count)
+
+    def stopped(self, outcome: CallOutcome) -> None:
+        super().stopped(outcome)
+        if self.stop_task is not None:
+            self.progress.update(self.stop_task, completed=self.stops_done)
+
     def close(self) -> None:
         if self.closed_at is not None or self.sending is None:
             return
@@ -397,7 +425,11 @@ class _ManyBars(ManyWatcher):
 
     def _info(self, task_id: Any) -> str:
         now = self.closed_at or time.monotonic()
+        if task_id == self.stop_task:
+            failed = f"{self.stops_failed} failed  " if self.stops_failed else ""
+            return f"{failed}{AGAIN}" if self.closed_at is None else f"{failed}done"
         if task_id == self.wait_task:
+            now = self.interrupted_at or now
             return f"{self.counts()}, {now - (self.wait_started or now):.0f} s"
         elapsed = max((self.sent_at or now) - self.started, 1e-6)
         rate = self.done / elapsed
@@ -409,6 +441,7 @@ class _ManyBars(ManyWatcher):
 
 
 BAR_WIDTH = 20  # the bar, the counts and the rest fit 80 columns
+AGAIN = "Ctrl-C again quits, leaving the rest playing"  # while an interrupted run stops what it started
 
 
 def _info_column(info: Callable[[Any], str]) -> Any:

@@ -468,9 +468,12 @@ class FanoutResult:
             parts.append(f"{len(left)} not stopped")
         message = "interrupted: " + ", ".join(parts) if parts else "interrupted"
         hint: str | None
-        if left:
-            more = f" ({len(left) - 1} more in the table)" if len(left) > 1 else ""
-            hint = f"{left[0].failure.hint}{more}"
+        if len(left) == 1:
+            hint = left[0].failure.hint
+        elif left:
+            profiles = {r.profile for r in left}
+            only = f" -p {profiles.pop()}" if len(profiles) == 1 else ""
+            hint = f"stop what still plays: callplay stop --all{only}"  # the table names each
         elif unsent:
             hint = "nothing is left playing" if stopped else "run the command again for the calls not sent"
         else:

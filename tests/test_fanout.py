@@ -361,7 +361,10 @@ def test_an_interrupted_run_says_in_one_line_what_the_interrupt_did() -> None:
         "interrupted: 1 of 2 calls not sent",
         "run the command again for the calls not sent",
     )
+    one_left = _interrupted_run(stopped, kept).failure
+    assert one_left.message == "interrupted: 1 playback stopped, 1 not stopped"
+    assert one_left.hint == "stop it by hand: callplay stop c1"
     left = _interrupted_run(stopped, kept, kept).failure
     assert left.message == "interrupted: 1 playback stopped, 2 not stopped"
-    assert left.hint == "stop it by hand: callplay stop c1 (1 more in the table)"
-    assert all(len(f"error: {f.message}") <= 80 for f in (every, partly, plain, left))
+    assert left.hint == f"stop what still plays: callplay stop --all -p {SW}"
+    assert all(len(f"error: {f.message}") <= 80 and len(f"hint: {f.hint}") <= 80 for f in (every, partly, plain, left))

@@ -186,6 +186,7 @@ def test_loop_with_wait_interrupted_leaves_nothing_playing(
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors == ["error: interrupted: 25 playbacks stopped"] and "hint: nothing is left playing" in err
+    assert "interrupted: stopping 25 playbacks (Ctrl-C again quits, leaving the rest playing)" in err
     assert still_playing(any_call, ids) == []
 
 
@@ -204,14 +205,36 @@ def test_an_interrupt_while_the_requests_of_a_wait_go_out_stops_what_started(
         if len(seen) == 5:
             raise KeyboardInterrupt
 
+    class Stops:
+        """What the watcher is told once the run is interrupted: how many stops go out, and each coming back."""
+
+        def __init__(self) -> None:
+            self.count: int | None = None
+            self.back: list[CallOutcome] = []
+
+        def waiting(self, outcomes: Any) -> None: ...
+        def event(self, e: Any) -> None: ...
+        def ended(self, outcome: CallOutcome) -> None: ...
+        def stopping(self, count: int) -> None:
+            self.count = count
+
+        def stopped(self, outcome: CallOutcome) -> None:
+            self.back.append(outcome)
+
     hold = PlayRequest(items=[Tts("Please hold")], loop=0)
+    stops = Stops()
     result = fanout.play_many(
-        ids, hold, profile=SW, rate=20.0, on_result=ctrl_c_after_five, wait=WaitOptions(wait=True)
+        ids, hold, profile=SW, rate=20.0, on_result=ctrl_c_after_five, wait=WaitOptions(wait=True), watcher=stops
     )
     assert result.interrupted and result.exit_code == ExitCode.INTERRUPTED
     assert all(r.failure is not None and r.failure.code == "interrupted" for r in result.results)
     stopped = [r for r in result.results if r.control_id]
     assert 5 <= len(stopped) < 30 and {r.state for r in stopped} == {"stopped"}
+    assert stops.count == len(stopped) and sorted(o.call_id for o in stops.back) == sorted(r.call_id for r in stopped)
+    assert (
+        result.failure.message
+        == f"interrupted: {len(stopped)} playbacks stopped, {30 - len(stopped)} of 30 calls not sent"
+    )
     assert not any(p["state"] in ACTIVE for c in ids for p in emulator_call(emulator, c)["playbacks"])
 
 
@@ -402,3 +425,29 @@ def test_a_keyboard_interrupt_dropped_in_a_finalizer_is_not_reported(monkeypatch
     assert reported == [ValueError]
     drop_one(KeyboardInterrupt)  # outside a command too
     assert reported == [ValueError, KeyboardInterrupt]
+
+
+def test_on_a_terminal_the_stops_of_an_interrupted_run_have_a_bar_that_fits_80_columns() -> None:
+    from callplay import live
+    from callplay.model import CallOutcome
+
+    screen = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None, legacy_windows=False)
+    bars = live._ManyBars(screen, "loop", 40)
+    try:
+        started = [CallOutcome(f"bridge-{i}", SW, "signalwire", True, f"cp-{i:012x}", "playing") for i in range(40)]
+        for outcome in started:
+            bars.result(outcome)
+        bars.waiting(started)
+        bars.stopping(40)
+        for outcome in started[:12]:
+            bars.stopped(outcome)
+        frame = io.StringIO()
+        Console(file=frame, width=80, force_terminal=True, color_system=None).print(bars.progress.get_renderable())
+    finally:
+        bars.close()
+    lines = frame.getvalue().splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), "\n".join(lines)
+    [stopping] = [line for line in lines if line.startswith("stopping")]
+    assert "12/40" in stopping and "Ctrl-C again quits" in stopping
+    [waiting] = [line for line in lines if line.startswith("waiting")]
+    assert "40 playing" in waiting

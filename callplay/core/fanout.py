@@ -190,9 +190,13 @@ def stop_started(
     """Stop what a run started and the ledger does not know to be over: its calls' playbacks that were accepted,
     that may have started (their answer lost), or that started as the run was interrupted."""
     _check_knobs(concurrency, rate)
+    return _stop_records(_still_going(result), concurrency=concurrency, rate=rate, on_result=on_result)
+
+
+def _still_going(result: FanoutResult) -> list[PlaybackRecord]:
+    """The ledger's records of the playbacks `result` started that are not known to be over."""
     ledger = Ledger.default()
-    records = [r for r in (ledger.get(o.control_id) for o in result.results if o.control_id) if r and _active(r)]
-    return _stop_records(records, concurrency=concurrency, rate=rate, on_result=on_result)
+    return [r for r in (ledger.get(o.control_id) for o in result.results if o.control_id) if r and _active(r)]
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -466,6 +470,12 @@ class ManyWatcher(Protocol):
 
     def ended(self, outcome: CallOutcome) -> None: ...
 
+    def stopping(self, count: int) -> None:
+        """Interrupted: the run now stops the `count` playbacks it started that are still going."""
+
+    def stopped(self, outcome: CallOutcome) -> None:
+        """One of those stops came back (ok, or failed with the reason)."""
+
 
 class _Collected:
     """The events the run's receiver collected for one playback, handed to callplay.core.play._wait as if it had
@@ -495,7 +505,7 @@ def _waited(
         except KeyboardInterrupt:
             result.interrupted = True
     if result.interrupted:
-        _stop_on_interrupt(result, concurrency, rate)
+        _stop_on_interrupt(result, concurrency, rate, watcher)
     result.elapsed_s = round(result.elapsed_s + time.monotonic() - started, 3)
     return result
 
@@ -537,11 +547,18 @@ def _settle(s: Session, outcome: CallOutcome, events: list[Event], finished: boo
     outcome.failure = pb.failure
 
 
-def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | None) -> None:
-    """Ctrl-C or SIGTERM while a run with --wait played: stop what it started, and say so on each call."""
+def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | None, watcher: ManyWatcher | None) -> None:
+    """Ctrl-C or SIGTERM while a run with --wait played: stop what it started, and say so on each call. The
+    watcher shows the stops going out (they are paced at the run's rate: seconds, for many calls), so that a
+    second Ctrl-C, which sends no more of them, is a choice and not a reflex."""
     interrupts.clear()  # the signal is taken: the stops must go out (a pending one would send nothing)
+    records = _still_going(result)
+    if watcher is not None:
+        watcher.stopping(len(records))
+    on_result = watcher.stopped if watcher is not None else None
     # By call: a run has one playback per call, and a stop of all media on a call names no control ID.
-    stops = {o.call_id: o for o in stop_started(result, concurrency=concurrency, rate=rate).results}
+    run = _stop_records(records, concurrency=concurrency, rate=rate, on_result=on_result)
+    stops = {o.call_id: o for o in run.results}
     for outcome in result.results:
         stop = stops.get(outcome.call_id)
         if stop is None or not outcome.control_id:  # never started, or over before the interrupt
@@ -552,11 +569,12 @@ def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | Non
             outcome.state = stop.state
             outcome.failure = Interrupted("interrupted: stopped", "nothing is left playing")  # its ID has a column
         else:
-            reason = stop.failure.message if stop.failure is not None else "unknown"
-            outcome.failure = Interrupted(
-                f"interrupted, and stopping it failed: {reason}",
-                f"stop it by hand: callplay stop {call} --control-id {cid}",
-            )
+            by_hand = f"stop it by hand: callplay stop {call} --control-id {cid}"
+            if stop.failure is not None and stop.failure.code == "interrupted":  # a second Ctrl-C: never sent
+                outcome.failure = Interrupted("interrupted twice: not stopped", by_hand)
+            else:
+                reason = stop.failure.message if stop.failure is not None else "unknown"
+                outcome.failure = Interrupted(f"interrupted, and stopping it failed: {reason}", by_hand)
 
 
 # ------------------------------------------------------------------------------------------ control verbs
