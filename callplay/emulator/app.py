@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callplay.asgi import QUIET_START
 from callplay.emulator.state import World
 
 log = logging.getLogger("callplay.emulator")
@@ -473,8 +474,14 @@ class EmulatorServer:
         http_url = f"http://{host_for_url}:{http_sock.getsockname()[1]}"
         https_url = None
         jobs = []
-        common = {"log_level": "warning", "lifespan": "off", "access_log": False, "timeout_keep_alive": 5}
-        srv = uvicorn.Server(uvicorn.Config(app, **common))  # type: ignore[arg-type]
+        common = {
+            "log_level": "warning",
+            "lifespan": "off",
+            "access_log": False,
+            "timeout_keep_alive": 5,
+            **QUIET_START,
+        }
+        srv = uvicorn.Server(uvicorn.Config(app, **common))
         self._servers.append(srv)
         jobs.append(srv.serve(sockets=[http_sock]))
         if self.tls_port is not None:
@@ -482,7 +489,7 @@ class EmulatorServer:
             tls_sock = _bind(self.host, self.tls_port)
             https_url = f"https://{host_for_url}:{tls_sock.getsockname()[1]}"
             tls_srv = uvicorn.Server(
-                uvicorn.Config(app, ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file), **common)  # type: ignore[arg-type]
+                uvicorn.Config(app, ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file), **common)
             )
             self._servers.append(tls_srv)
             jobs.append(tls_srv.serve(sockets=[tls_sock]))

@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from callplay import interrupts
+from callplay.asgi import QUIET_START
 from callplay.events import MAX_FIELD_CHARS, Delivery, EventRejected, reader_for
 from callplay.events.service_log import REQUEST_ID, request_id
 from callplay.ledger import Ledger, Recorded, Refusal, cap_detail
@@ -237,6 +238,7 @@ class EventReceiver:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            **QUIET_START,
             # uvicorn's default logging config, or nothing when the caller set up (JSON) logging itself.
             log_config=None if self.own_logging else LOGGING_CONFIG,
         )
