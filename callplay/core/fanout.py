@@ -13,9 +13,12 @@ calls were given; the ledger has each playback as always, and each failure as an
 `fanout-failed` (detail: the action, the profile and the error) on the call. `on_result` is called in the
 caller's thread as each call finishes, for progress bars and streamed output.
 
-Ctrl-C or SIGTERM (KeyboardInterrupt in the caller's thread): nothing more is sent, the requests in flight are
-let finish, and the result comes back with `interrupted` set and the calls never sent failed as "interrupted"
-(exit 130); the caller may then stop what was started with `stop_started(result)`.
+Ctrl-C or SIGTERM: while a run goes, in the main thread, the signals are only noted (callplay.interrupts), and
+the run takes one between outcomes, within POLL_S: raised wherever the main thread happened to be (the pool's
+shutdown, say), a KeyboardInterrupt would lose what the run started. A KeyboardInterrupt raised by `on_result`
+is taken the same way. Nothing more is sent, the requests in flight are let finish, and the result comes back
+with `interrupted` set and the calls never sent failed as "interrupted" (exit 130); the caller may then stop
+what was started with `stop_started(result)`.
 
 `play_many(..., wait=WaitOptions(wait=True))` waits for the playbacks as `play --wait` does for one: one receiver
 (callplay.core.callbacks.start_receiver) takes every playback's events, each call's outcome is then settled by
