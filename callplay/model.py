@@ -468,8 +468,8 @@ class FanoutResult:
             parts.append(f"{len(left)} not stopped")
         message = "interrupted: " + ", ".join(parts) if parts else "interrupted"
         hint: str | None
-        if len(left) == 1:
-            hint = left[0].failure.hint
+        if len(left) == 1 or (left and all(r.failure.detail.get("still_playing") for r in left)):
+            hint = left[0].failure.hint  # one to stop by hand, or what the provider cannot stop (a Chime Speak)
         elif left:
             profiles = {r.profile for r in left}
             only = f" -p {profiles.pop()}" if len(profiles) == 1 else ""

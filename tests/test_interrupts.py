@@ -112,6 +112,37 @@ def test_interrupted_chime_speak_says_what_keeps_playing(
     assert [a["action"] for a in actions(emulator, call_id)] in (["Speak", "Pause"], ["Pause"])
 
 
+def test_an_interrupted_chime_run_of_speech_says_each_speak_plays_on(
+    emulator: EmulatorServer, config_file: Path, new_call: Any
+) -> None:
+    """Many calls, the same rule: the run's interrupt stops what it can, and the summary names the Speak that
+    plays on and Chime's way around it, never "nothing is left playing" nor a stop by hand that cannot help."""
+    from callplay.core import fanout
+    from callplay.core.play import WaitOptions
+    from callplay.model import CallOutcome, PlayRequest, Tts
+
+    calls = [new_call() for _ in range(3)]
+    seen: list[CallOutcome] = []
+
+    def ctrl_c_once_all_started(outcome: CallOutcome) -> None:
+        seen.append(outcome)
+        if len(seen) == len(calls):
+            raise KeyboardInterrupt
+
+    speech = PlayRequest(items=[Tts(LONG_TEXT)], loop=2)
+    result = fanout.play_many(
+        calls, speech, profile="emulator-chime", on_result=ctrl_c_once_all_started, wait=WaitOptions(wait=True)
+    )
+    assert result.interrupted and result.exit_code == 130
+    for outcome in result.results:
+        assert outcome.state == "stopping" and "cannot interrupt a Speak" in outcome.failure.message
+        assert outcome.failure.detail["still_playing"], outcome.failure.detail
+    summary = result.failure
+    assert summary.message == "interrupted: 3 not stopped"
+    assert "WAV" in summary.hint and "nothing is left playing" not in summary.hint
+    assert all(wait_until(lambda c=c: not audible(emulator, c), timeout=30) for c in calls)
+
+
 def test_vonage_refuses_wait_before_anything_plays_and_its_stop_leaves_nothing(
     emulator: EmulatorServer, config_file: Path, call_id: str, hold_url: str
 ) -> None:

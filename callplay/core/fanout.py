@@ -575,6 +575,10 @@ def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | Non
             by_hand = f"stop it by hand: callplay stop {call} --control-id {cid}"
             if stop.failure is not None and stop.failure.code == "interrupted":  # a second Ctrl-C: never sent
                 outcome.failure = Interrupted("interrupted twice: not stopped", by_hand)
+            elif stop.failure is not None and stop.failure.code == "still_playing":  # a Chime Speak: no stop ends it
+                outcome.state = stop.state
+                failure = stop.failure
+                outcome.failure = Interrupted(f"interrupted: {failure.message}", failure.hint, detail=failure.detail)
             else:
                 reason = stop.failure.message if stop.failure is not None else "unknown"
                 outcome.failure = Interrupted(f"interrupted, and stopping it failed: {reason}", by_hand)
