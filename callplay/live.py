@@ -429,7 +429,9 @@ class _ManyBars(ManyWatcher):
             failed = f"{self.stops_failed} failed  " if self.stops_failed else ""
             return f"{failed}{AGAIN}" if self.closed_at is None else f"{failed}done"
         if task_id == self.wait_task:
-            now = self.interrupted_at or now
+            if self.interrupted_at is not None:  # the counts as they were: the stopping bar says what became of them
+                waited = self.interrupted_at - (self.wait_started or self.interrupted_at)
+                return f"interrupted after {waited:.0f} s: {self.playing} were playing"
             return f"{self.counts()}, {now - (self.wait_started or now):.0f} s"
         elapsed = max((self.sent_at or now) - self.started, 1e-6)
         rate = self.done / elapsed

@@ -450,4 +450,4 @@ def test_on_a_terminal_the_stops_of_an_interrupted_run_have_a_bar_that_fits_80_c
     [stopping] = [line for line in lines if line.startswith("stopping")]
     assert "12/40" in stopping and "Ctrl-C again quits" in stopping
     [waiting] = [line for line in lines if line.startswith("waiting")]
-    assert "40 playing" in waiting
+    assert "interrupted after 0 s: 40 were playing" in waiting
