@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,6 +142,33 @@ def render(config: ConfigDocument) -> str:
     return text
 
 
+@contextmanager
+def editing(path: Path) -> Iterator[None]:
+    """One edit of the config at `path` at a time, across processes: read, change and write it inside the block.
+    Twelve `profiles add` run at once kept one profile of twelve without it (each wrote over the others).
+
+    The lock is flock on the config's folder (made 0700 first), not on the file, which each write replaces,
+    nor on a lock file, which would be left beside it. Where there is no flock (Windows), no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    try:
+        _make_folders(path.parent)
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot open the config's folder {path.parent}: {exc.strerror or exc}",
+            "point CALLPLAY_CONFIG at a file in a folder you may write; the file was not changed",
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_document(config: ConfigDocument, name: str, table: dict[str, Any]) -> None:
     """Write the edited document over the file (mode 0600), creating its folder (0700) when there is none,
     once it is sure to read back as the old file with profile `name` set to `table` and nothing else changed."""
@@ -182,4 +211,8 @@ def _make_folders(folder: Path) -> None:
             break
         folder = folder.parent
     for each in reversed(missing):
-        each.mkdir(mode=NEW_FOLDER_MODE)
+        try:
+            each.mkdir(mode=NEW_FOLDER_MODE)
+        except FileExistsError:  # another process made it meanwhile; a file there fails the write after
+            if not each.is_dir():
+                raise

@@ -279,3 +279,33 @@ def test_nothing_is_left_beside_the_config(cli: Cli, cfg: Path) -> None:
     cli("profiles", "add", "prod", "--set", "timeout=soon")
     cli("profiles", "add", "prod", "--set", "timeout=5")
     assert sorted(os.listdir(cfg.parent)) == [cfg.name]  # no temporary file from either run
+
+
+def test_profiles_added_at_once_are_all_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provisioning script adding profiles in parallel: each `profiles add` reads, changes and writes the file
+    under one lock, so none writes over another's profile; the folder they all create at once is no error."""
+    import threading
+
+    from callplay.core.profiles import ProfileEdit, add_profile
+
+    path = tmp_path / "new" / "folder" / "callplay.toml"
+    monkeypatch.setenv("CALLPLAY_CONFIG", str(path))
+    names = [f"bridge-{i}" for i in range(12)]
+    start, failures = threading.Barrier(len(names)), []
+    settings = (("space", "example.signalwire.com"), ("project", "p"), ("token_env", "SW_TOKEN"))
+
+    def add(name: str) -> None:
+        start.wait()
+        try:
+            add_profile(ProfileEdit(name=name, provider="signalwire", settings=settings))
+        except Exception as exc:  # every failure is reported, whatever it is
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(tomllib.loads(path.read_text())["profiles"]) == sorted(names)
+    assert mode(path.parent) == 0o700 and mode(path) == 0o600

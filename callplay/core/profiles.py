@@ -79,7 +79,14 @@ def add_profile(edit: ProfileEdit) -> ProfileView:
     from callplay import config_write
 
     _check_name(edit.name)
-    document = config_write.read_document(config.config_path())
+    path = config.config_path()
+    with config_write.editing(path):
+        return _add_profile(edit, config_write.read_document(path))
+
+
+def _add_profile(edit: ProfileEdit, document: ConfigDocument) -> ProfileView:
+    from callplay import config_write
+
     old = document.profile(edit.name)
     provider = _provider_for(edit, old)
     model = provider_class(provider).Settings
