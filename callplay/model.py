@@ -466,6 +466,8 @@ class FanoutResult:
             parts.append(f"{unsent} of {len(self.results)} calls not sent")
         if left:
             parts.append(f"{len(left)} not stopped")
+        if len(self.failed) > len(hit):  # a 404 and the like, before the interrupt: the table says which
+            parts.append(f"{len(self.failed) - len(hit)} failed")
         message = "interrupted: " + ", ".join(parts) if parts else "interrupted"
         hint: str | None
         if len(left) == 1 or (left and all(r.failure.detail.get("still_playing") for r in left)):

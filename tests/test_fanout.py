@@ -368,3 +368,9 @@ def test_an_interrupted_run_says_in_one_line_what_the_interrupt_did() -> None:
     assert left.message == "interrupted: 1 playback stopped, 2 not stopped"
     assert left.hint == f"stop what still plays: callplay stop --all -p {SW}"
     assert all(len(f"error: {f.message}") <= 80 and len(f"hint: {f.hint}") <= 80 for f in (every, partly, plain, left))
+    # A call that failed on its own before the interrupt (a 404) is counted too; its row says why.
+    from callplay.errors import ProviderRejected
+
+    run = _interrupted_run(stopped, stopped)
+    run.results.append(CallOutcome("gone", SW, "signalwire", False, failure=ProviderRejected("call not found")))
+    assert run.failure.message == "interrupted: 2 playbacks stopped, 1 failed"
