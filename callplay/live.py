@@ -260,8 +260,7 @@ class ManyWatcher(_Lines):
         self.done = self.failed = 0
         self.waited: dict[str, str] = {}  # control ID -> its state, for the playbacks waited for
         self.ended_ok = self.ended_failed = 0
-        self.to_stop: int | None = None  # interrupted: the playbacks the run stops
-        self.stops_done = self.stops_failed = 0
+        self.stops_done = self.stops_failed = 0  # interrupted: the stops that came back, and those that failed
 
     def result(self, outcome: CallOutcome) -> None:
         self.done += 1
@@ -283,7 +282,7 @@ class ManyWatcher(_Lines):
             self.waited[outcome.control_id] = outcome.state
 
     def stopping(self, count: int) -> None:
-        self.to_stop = count
+        """Nothing to count: the stops' total is the display's to show (a bar's total, a line)."""
 
     def stopped(self, outcome: CallOutcome) -> None:
         self.stops_done += 1

@@ -572,15 +572,16 @@ def _stop_on_interrupt(result: FanoutResult, concurrency: int, rate: float | Non
             outcome.state = stop.state
             outcome.failure = Interrupted("interrupted: stopped", "nothing is left playing")  # its ID has a column
         else:
+            failure = stop.failure
+            code = failure.code if failure is not None else None
             by_hand = f"stop it by hand: callplay stop {call} --control-id {cid}"
-            if stop.failure is not None and stop.failure.code == "interrupted":  # a second Ctrl-C: never sent
+            if code == "interrupted":  # a second Ctrl-C: this stop was never sent
                 outcome.failure = Interrupted("interrupted twice: not stopped", by_hand)
-            elif stop.failure is not None and stop.failure.code == "still_playing":  # a Chime Speak: no stop ends it
+            elif code == "still_playing":  # a Chime Speak: no stop ends it, by hand or not
                 outcome.state = stop.state
-                failure = stop.failure
                 outcome.failure = Interrupted(f"interrupted: {failure.message}", failure.hint, detail=failure.detail)
             else:
-                reason = stop.failure.message if stop.failure is not None else "unknown"
+                reason = failure.message if failure is not None else "unknown"
                 outcome.failure = Interrupted(f"interrupted, and stopping it failed: {reason}", by_hand)
 
 
