@@ -160,21 +160,25 @@ def _serve(
         # Signals are noted, not raised, while it starts and serves: raised into the imports below they
         # would come out as other errors (or be lost); the loop sees one within 0.1 s.
         with interrupts.deferred():
-            receiver.start()
-            paths = [
-                PathInfo(
-                    name,
-                    receiver.url(name),
-                    receiver.mode(name),
-                    provider_class(name).capabilities.callback_auth,
-                    provider_class(name).capabilities.callback_secret_setting,
-                    found.profiles.get(name, []),
-                )
-                for name in PROVIDER_NAMES
-            ]
-            warnings = [*_exposure_warning(receiver.host, paths), *found.warnings]
-            on_ready(ListenReady(paths, warnings))
-            _log_ready(receiver, paths, warnings, log_format)
+
+            def ready() -> None:
+                paths = [
+                    PathInfo(
+                        name,
+                        receiver.url(name),
+                        receiver.mode(name),
+                        provider_class(name).capabilities.callback_auth,
+                        provider_class(name).capabilities.callback_secret_setting,
+                        found.profiles.get(name, []),
+                    )
+                    for name in PROVIDER_NAMES
+                ]
+                warnings = [*_exposure_warning(receiver.host, paths), *found.warnings]
+                on_ready(ListenReady(paths, warnings))
+                _log_ready(receiver, paths, warnings, log_format)
+
+            # Told once its port listens and before a callback is served: the log's first line is `ready`.
+            receiver.start(before_serving=ready)
             stopped = _until_stopped(tally, count, deadline)
     except KeyboardInterrupt:  # from a handler not ours (a test runner's, in-process): `stopped` stays "signal"
         pass

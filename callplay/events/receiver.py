@@ -245,9 +245,17 @@ class EventReceiver:
         self._server = uvicorn.Server(config)
         return self._server
 
-    def start(self) -> EventReceiver:
-        """Serve in a background thread (play --wait)."""
-        server = self._server_for(self._bind())
+    def start(self, before_serving: Callable[[], None] | None = None) -> EventReceiver:
+        """Serve in a background thread (play --wait). `before_serving` runs once the port listens (connections
+        wait in its backlog) and before the first request is served: a service says it is ready there."""
+        sock = self._bind()
+        if before_serving is not None:
+            try:
+                before_serving()
+            except BaseException:
+                sock.close()
+                raise
+        server = self._server_for(sock)
         self._thread = threading.Thread(
             target=lambda: asyncio.run(server.serve(sockets=[self._sock])), name="callplay-events", daemon=True
         )
